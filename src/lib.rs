@@ -2,5 +2,18 @@
 //!
 //! # Layout
 //! - [`resp`]: RESP2/RESP3 frames, incremental zero-copy decoding, encoding, limits.
+//! - [`command`]: the one table of every command: arity, flags, keys, routing.
+//! - [`engine`]: the bundled Redis-compatible server.
+//! - [`error`]: the crate's error type.
 
+pub mod command;
+pub mod engine;
+pub mod error;
 pub mod resp;
+
+pub use error::{Error, Result};
+
+/// jemalloc, as Redis uses: less fragmentation than the system allocator under a
+/// keyspace's churn, and its statistics give INFO's used_memory.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

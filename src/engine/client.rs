@@ -1,0 +1,152 @@
+//! Per-connection state, and the registry CLIENT LIST / CLIENT KILL read.
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+use tokio::sync::{mpsc, Notify};
+
+use super::keyspace::DbKey;
+use crate::resp::{Frame, Protocol};
+
+/// State of one client connection, owned by its task.
+#[derive(Debug)]
+pub struct Client {
+    /// Unique, increasing id (CLIENT ID).
+    pub id: u64,
+    /// Selected database.
+    pub db: usize,
+    /// Protocol spoken (HELLO switches it).
+    pub protocol: Protocol,
+    /// Passed AUTH, or no password is required.
+    pub authenticated: bool,
+    /// Commands queued since MULTI; `None` outside a transaction.
+    pub multi: Option<Vec<Vec<Bytes>>>,
+    /// A command queued after MULTI was rejected: EXEC will abort.
+    pub multi_failed: bool,
+    /// Keys this client WATCHes.
+    pub watched: Vec<DbKey>,
+    /// Channels subscribed to.
+    pub channels: Vec<Bytes>,
+    /// Patterns subscribed to.
+    pub patterns: Vec<Bytes>,
+    /// Where out-of-band frames (pub/sub messages, MONITOR lines) are sent.
+    pub push: mpsc::UnboundedSender<Frame>,
+    /// What CLIENT LIST shows; shared with the registry.
+    pub handle: Arc<ClientHandle>,
+}
+
+impl Client {
+    /// True while subscribed to any channel or pattern.
+    pub fn is_subscribed(&self) -> bool {
+        !self.channels.is_empty() || !self.patterns.is_empty()
+    }
+
+    /// Number of subscriptions (the count in (un)subscribe replies).
+    pub fn subscription_count(&self) -> usize {
+        self.channels.len() + self.patterns.len()
+    }
+}
+
+/// The part of a client other tasks may see or act on.
+#[derive(Debug)]
+pub struct ClientHandle {
+    /// CLIENT ID.
+    pub id: u64,
+    /// Peer address.
+    pub addr: Option<SocketAddr>,
+    /// Local address.
+    pub local: Option<SocketAddr>,
+    /// When the connection was accepted.
+    pub created: SystemTime,
+    /// Fields that change as the client works.
+    pub info: Mutex<ClientInfo>,
+    /// Notified by CLIENT KILL.
+    pub kill: Notify,
+}
+
+/// Mutable client facts for CLIENT LIST / INFO.
+#[derive(Debug, Clone)]
+pub struct ClientInfo {
+    /// CLIENT SETNAME.
+    pub name: Option<Bytes>,
+    /// Selected database.
+    pub db: usize,
+    /// Last command's full name.
+    pub last_cmd: String,
+    /// Time of the last command.
+    pub last_active: SystemTime,
+    /// Subscription counts.
+    pub sub: usize,
+    /// Pattern subscription counts.
+    pub psub: usize,
+    /// Inside MULTI: queued commands, else -1.
+    pub multi: i64,
+    /// "N" normal, "P" pub/sub, "b" blocked, "x" MULTI, "O" monitor.
+    pub flags: String,
+    /// Protocol version.
+    pub resp: u8,
+    /// CLIENT NO-EVICT.
+    pub no_evict: bool,
+}
+
+impl ClientHandle {
+    /// A handle for a new connection.
+    pub fn new(id: u64, addr: Option<SocketAddr>, local: Option<SocketAddr>) -> ClientHandle {
+        let now = SystemTime::now();
+        ClientHandle {
+            id,
+            addr,
+            local,
+            created: now,
+            info: Mutex::new(ClientInfo {
+                name: None,
+                db: 0,
+                last_cmd: "NULL".into(),
+                last_active: now,
+                sub: 0,
+                psub: 0,
+                multi: -1,
+                flags: "N".into(),
+                resp: 2,
+                no_evict: false,
+            }),
+            kill: Notify::new(),
+        }
+    }
+}
+
+/// Every connected client, by id.
+#[derive(Debug, Default)]
+pub struct Registry {
+    clients: Mutex<BTreeMap<u64, Arc<ClientHandle>>>,
+}
+
+impl Registry {
+    /// Adds a client.
+    pub fn add(&self, handle: Arc<ClientHandle>) {
+        self.clients.lock().insert(handle.id, handle);
+    }
+
+    /// Removes a client.
+    pub fn remove(&self, id: u64) {
+        self.clients.lock().remove(&id);
+    }
+
+    /// A snapshot of the connected clients, by id.
+    pub fn list(&self) -> Vec<Arc<ClientHandle>> {
+        self.clients.lock().values().cloned().collect()
+    }
+
+    /// Number of connected clients.
+    pub fn len(&self) -> usize {
+        self.clients.lock().len()
+    }
+
+    /// True when no client is connected.
+    pub fn is_empty(&self) -> bool {
+        self.clients.lock().is_empty()
+    }
+}

@@ -1,0 +1,126 @@
+//! Parsing command arguments the way Redis does (`string2ll`, `strtold`, options).
+
+use bytes::Bytes;
+
+use super::error::CmdError;
+
+/// Parses an integer argument (`ERR value is not an integer or out of range`).
+pub fn int(arg: &[u8]) -> Result<i64, CmdError> {
+    parse_i64(arg).ok_or(CmdError::NotInteger)
+}
+
+/// Parses an integer argument that must be ≥ 0, with a custom error otherwise.
+pub fn non_negative(arg: &[u8], err: &'static str) -> Result<i64, CmdError> {
+    match int(arg)? {
+        n if n < 0 => Err(CmdError::msg(err)),
+        n => Ok(n),
+    }
+}
+
+/// Parses a float argument (`ERR value is not a valid float`): Redis accepts what
+/// strtold accepts, including "inf" and "-inf", but never NaN or trailing spaces.
+pub fn float(arg: &[u8]) -> Result<f64, CmdError> {
+    parse_f64(arg).ok_or(CmdError::NotFloat)
+}
+
+/// Integer parsing with Redis's rules: optional '-', no '+', no spaces, no leading
+/// zeros except "0" itself, within i64.
+pub fn parse_i64(arg: &[u8]) -> Option<i64> {
+    if arg.is_empty() || arg.len() > 20 {
+        return None;
+    }
+    let digits = arg.strip_prefix(b"-").unwrap_or(arg);
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    if digits[0] == b'0' && (digits.len() > 1 || digits.len() != arg.len()) {
+        return None;
+    }
+    std::str::from_utf8(arg).ok()?.parse().ok()
+}
+
+/// Float parsing as Redis's `string2ld`: no spaces, no NaN.
+pub fn parse_f64(arg: &[u8]) -> Option<f64> {
+    let text = std::str::from_utf8(arg).ok()?;
+    if text.is_empty() || text.starts_with(char::is_whitespace) || text.ends_with(char::is_whitespace) {
+        return None;
+    }
+    let value: f64 = match text.to_ascii_lowercase().as_str() {
+        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
+        "-inf" | "-infinity" => f64::NEG_INFINITY,
+        _ => text.parse().ok()?,
+    };
+    (!value.is_nan()).then_some(value)
+}
+
+/// Case-insensitive comparison of an argument with an option name.
+pub fn is(arg: &[u8], name: &str) -> bool {
+    arg.eq_ignore_ascii_case(name.as_bytes())
+}
+
+/// A cursor over arguments, for commands with trailing options.
+#[derive(Debug)]
+pub struct Args<'a> {
+    args: &'a [Bytes],
+    pos: usize,
+}
+
+impl<'a> Args<'a> {
+    /// Starts after the first `skip` arguments (the command name and fixed ones).
+    pub fn new(args: &'a [Bytes], skip: usize) -> Args<'a> {
+        Args { args, pos: skip }
+    }
+
+    /// The next argument, if any.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Option<&'a Bytes> {
+        let arg = self.args.get(self.pos)?;
+        self.pos += 1;
+        Some(arg)
+    }
+
+    /// The next argument, or a syntax error if there is none.
+    pub fn value(&mut self) -> Result<&'a Bytes, CmdError> {
+        self.next().ok_or(CmdError::Syntax)
+    }
+
+    /// The next argument as an integer, or a syntax error if there is none.
+    pub fn int(&mut self) -> Result<i64, CmdError> {
+        int(self.value()?)
+    }
+
+    /// True when every argument was consumed.
+    pub fn is_empty(&self) -> bool {
+        self.pos >= self.args.len()
+    }
+
+    /// Arguments left.
+    pub fn remaining(&self) -> &'a [Bytes] {
+        self.args.get(self.pos..).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_as_redis_reads_them() {
+        assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_i64(b"0"), Some(0));
+        for bad in [&b"+1"[..], b"01", b"-0", b" 1", b"1.5", b"", b"9223372036854775808", b"1e3"] {
+            assert_eq!(parse_i64(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn floats_as_redis_reads_them() {
+        assert_eq!(parse_f64(b"1.5"), Some(1.5));
+        assert_eq!(parse_f64(b"-inf"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_f64(b"+inf"), Some(f64::INFINITY));
+        assert_eq!(parse_f64(b"1e3"), Some(1000.0));
+        for bad in [&b"nan"[..], b"", b" 1", b"1 ", b"abc", b"1.5x"] {
+            assert_eq!(parse_f64(bad), None, "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! server commands (being written).
+
+use super::Handler;
+
+/// This family's commands.
+pub(super) const COMMANDS: &[(&str, Handler)] = &[];

@@ -1,0 +1,339 @@
+//! One client connection: read, parse every complete request in the buffer, run
+//! them all under one acquisition of the keyspace lock, then encode and write all
+//! replies with one write. Parsing, encoding and I/O happen outside the lock, so
+//! several connections use several cores while each command stays atomic.
+
+use bytes::{Bytes, BytesMut};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+
+use super::client::{Client, ClientHandle};
+use super::cmd::{Action, Ctx};
+use super::keyspace::Waiter;
+use super::server::{now_ms, Shared};
+use super::session;
+use crate::resp::{self, Decoder, Frame, Limits, Protocol, Request};
+
+/// Initial read buffer size; it grows as large requests need.
+const READ_BUFFER: usize = 16 * 1024;
+
+/// Replies `text` as an error and closes (maxclients reached).
+pub async fn refuse(mut socket: TcpStream, text: &'static str) {
+    let _ = socket.write_all(format!("-{text}\r\n").as_bytes()).await;
+}
+
+/// Serves one client until it quits, disconnects or is killed.
+///
+/// # Errors
+/// Socket errors; protocol errors are answered and end the connection normally.
+pub async fn serve(socket: TcpStream, addr: Option<SocketAddr>, shared: Arc<Shared>) -> io::Result<()> {
+    let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed) + 1;
+    let handle = Arc::new(ClientHandle::new(id, addr, socket.local_addr().ok()));
+    shared.clients.add(Arc::clone(&handle));
+    let (push, pushes) = mpsc::unbounded_channel();
+    let (limits, authenticated) = {
+        let cfg = shared.config.read();
+        let limits = Limits {
+            max_bulk_len: cfg.proto_max_bulk_len as usize,
+            ..Limits::default()
+        };
+        (limits, cfg.requirepass.is_empty())
+    };
+    let client = Client {
+        id,
+        db: 0,
+        protocol: Protocol::Resp2,
+        authenticated,
+        multi: None,
+        multi_failed: false,
+        watched: Vec::new(),
+        channels: Vec::new(),
+        patterns: Vec::new(),
+        push,
+        handle,
+    };
+    let mut conn = Connection {
+        socket,
+        shared: Arc::clone(&shared),
+        client,
+        pushes,
+        decoder: Decoder::new(limits),
+        rbuf: BytesMut::with_capacity(READ_BUFFER),
+        wbuf: BytesMut::with_capacity(READ_BUFFER),
+    };
+    let result = conn.run().await;
+    conn.cleanup();
+    result
+}
+
+struct Connection {
+    socket: TcpStream,
+    shared: Arc<Shared>,
+    client: Client,
+    pushes: mpsc::UnboundedReceiver<Frame>,
+    decoder: Decoder,
+    rbuf: BytesMut,
+    wbuf: BytesMut,
+}
+
+/// Whether the connection goes on after a batch.
+#[derive(Debug, PartialEq)]
+enum Next {
+    Continue,
+    Close,
+}
+
+impl Connection {
+    async fn run(&mut self) -> io::Result<()> {
+        loop {
+            let idle = self.idle_timeout();
+            tokio::select! {
+                read = self.socket.read_buf(&mut self.rbuf) => {
+                    let n = read?;
+                    if n == 0 {
+                        return Ok(());
+                    }
+                    self.shared.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                    if self.process_input().await? == Next::Close {
+                        return Ok(());
+                    }
+                }
+                Some(frame) = self.pushes.recv() => {
+                    self.encode(&frame);
+                    self.flush().await?;
+                }
+                _ = self.client.handle.kill.notified() => return Ok(()),
+                _ = sleep_or_never(idle) => return Ok(()),
+            }
+        }
+    }
+
+    /// Redis closes idle clients after `timeout` seconds, but never subscribers.
+    fn idle_timeout(&self) -> Option<Duration> {
+        let secs = self.shared.config.read().timeout;
+        (secs > 0 && !self.client.is_subscribed()).then(|| Duration::from_secs(secs))
+    }
+
+    /// Runs every complete request in the read buffer and writes the replies.
+    async fn process_input(&mut self) -> io::Result<Next> {
+        let mut requests = Vec::new();
+        let mut protocol_error = None;
+        loop {
+            match self.decoder.decode_request(&mut self.rbuf) {
+                Ok(Some(request)) => requests.push(request),
+                Ok(None) => break,
+                Err(err) => {
+                    protocol_error = Some(err);
+                    break;
+                }
+            }
+        }
+        let mut next = self.execute(requests).await?;
+        if let Some(err) = protocol_error {
+            self.encode(&Frame::error(err.reply_text()));
+            next = Next::Close;
+        }
+        self.drain_pushes();
+        self.flush().await?;
+        Ok(next)
+    }
+
+    /// Executes requests in order, taking the lock once per run of commands that
+    /// need nothing from outside; a blocking command or a sleep splits the batch.
+    async fn execute(&mut self, requests: Vec<Request>) -> io::Result<Next> {
+        let mut rest = requests.as_slice();
+        while !rest.is_empty() {
+            let (done, action) = self.execute_locked(rest);
+            rest = &rest[done..];
+            match action {
+                None => {}
+                Some(Action::Close) => return Ok(Next::Close),
+                Some(Action::Sleep(duration)) => {
+                    self.flush().await?;
+                    tokio::time::sleep(duration).await;
+                }
+                Some(Action::Block { keys, timeout }) => {
+                    let args = &requests[requests.len() - rest.len() - 1].args;
+                    if self.block(args, keys, timeout).await? == Next::Close {
+                        return Ok(Next::Close);
+                    }
+                }
+            }
+        }
+        self.note_activity(requests.last());
+        Ok(Next::Continue)
+    }
+
+    /// Runs requests under the lock until one asks for an action; returns how
+    /// many ran and the action.
+    fn execute_locked(&mut self, requests: &[Request]) -> (usize, Option<Action>) {
+        let shared = Arc::clone(&self.shared);
+        let mut ks = shared.ks.lock();
+        let mut cx = Ctx::new(&mut ks, &mut self.client, &shared, 0);
+        for (i, request) in requests.iter().enumerate() {
+            if shared.monitor_count.load(Ordering::Relaxed) > 0 {
+                feed_monitors(&shared, cx.client, &request.args);
+            }
+            cx.now = now_ms();
+            let reply = session::process(&mut cx, &request.args);
+            for frame in std::mem::take(&mut cx.emitted) {
+                resp::encode(&frame, cx.client.protocol, &mut self.wbuf);
+            }
+            if let Some(action) = cx.action.take() {
+                if !matches!(action, Action::Block { .. }) {
+                    resp::encode(&reply, cx.client.protocol, &mut self.wbuf);
+                }
+                return (i + 1, Some(action));
+            }
+            resp::encode(&reply, cx.client.protocol, &mut self.wbuf);
+        }
+        (requests.len(), None)
+    }
+
+    /// Waits until a blocked command is served, times out, or the client leaves.
+    async fn block(&mut self, args: &[Bytes], keys: Vec<Bytes>, timeout: Option<Duration>) -> io::Result<Next> {
+        let (tx, mut rx) = oneshot::channel();
+        let id = self.shared.ks.lock().blocked.block(Waiter {
+            args: args.to_vec(),
+            db: self.client.db,
+            keys,
+            reply: tx,
+        });
+        self.flush().await?;
+        let outcome = tokio::select! {
+            reply = &mut rx => reply.ok(),
+            _ = sleep_or_never(timeout) => None,
+            _ = self.client.handle.kill.notified() => {
+                self.shared.ks.lock().blocked.unblock(id);
+                return Ok(Next::Close);
+            }
+            closed = wait_for_eof(&mut self.socket, &mut self.rbuf) => {
+                self.shared.ks.lock().blocked.unblock(id);
+                closed?;
+                return Ok(Next::Close);
+            }
+        };
+        let reply = match outcome {
+            Some(reply) => reply,
+            None => {
+                // Timed out, unless it was served just before we took the lock.
+                let gone = self.shared.ks.lock().blocked.unblock(id).is_none();
+                match (gone, rx.try_recv()) {
+                    (true, Ok(reply)) => reply,
+                    _ => Frame::NullArray,
+                }
+            }
+        };
+        self.encode(&reply);
+        Ok(Next::Continue)
+    }
+
+    fn encode(&mut self, frame: &Frame) {
+        resp::encode(frame, self.client.protocol, &mut self.wbuf);
+    }
+
+    fn drain_pushes(&mut self) {
+        while let Ok(frame) = self.pushes.try_recv() {
+            self.encode(&frame);
+        }
+    }
+
+    async fn flush(&mut self) -> io::Result<()> {
+        if self.wbuf.is_empty() {
+            return Ok(());
+        }
+        self.socket.write_all(&self.wbuf).await?;
+        self.shared
+            .net_output_bytes
+            .fetch_add(self.wbuf.len() as u64, Ordering::Relaxed);
+        self.wbuf.clear();
+        Ok(())
+    }
+
+    fn note_activity(&self, last: Option<&Request>) {
+        let mut info = self.client.handle.info.lock();
+        info.last_active = SystemTime::now();
+        info.db = self.client.db;
+        info.sub = self.client.channels.len();
+        info.psub = self.client.patterns.len();
+        info.multi = self.client.multi.as_ref().map_or(-1, |q| q.len() as i64);
+        info.resp = match self.client.protocol {
+            Protocol::Resp2 => 2,
+            Protocol::Resp3 => 3,
+        };
+        if let Some(name) = last.and_then(|r| r.args.first()) {
+            info.last_cmd = String::from_utf8_lossy(name).to_ascii_lowercase();
+        }
+    }
+
+    /// Releases what the client held: watches, subscriptions, its registry entry.
+    fn cleanup(&mut self) {
+        let id = self.client.id;
+        let watched = std::mem::take(&mut self.client.watched);
+        self.shared.ks.lock().watches.unwatch(id, &watched);
+        self.shared.pubsub.lock().remove_client(id);
+        self.shared.clients.remove(id);
+    }
+}
+
+/// Reads until the peer closes, keeping what it sends for later.
+async fn wait_for_eof(socket: &mut TcpStream, rbuf: &mut BytesMut) -> io::Result<()> {
+    loop {
+        if socket.read_buf(rbuf).await? == 0 {
+            return Ok(());
+        }
+    }
+}
+
+async fn sleep_or_never(duration: Option<Duration>) {
+    match duration {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Sends a command to every MONITOR client, formatted as Redis does:
+/// `+1339518083.107412 [0 127.0.0.1:60866] "set" "key" "value"`.
+fn feed_monitors(shared: &Shared, client: &Client, args: &[Bytes]) {
+    use std::fmt::Write as _;
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    let addr = client.handle.addr.map_or_else(|| "?".to_string(), |a| a.to_string());
+    let mut line = format!("{}.{:06} [{} {}]", now.as_secs(), now.subsec_micros(), client.db, addr);
+    for arg in args {
+        line.push(' ');
+        let _ = write!(line, "{}", quoted(arg));
+    }
+    let frame = Frame::Simple(Bytes::from(line));
+    let mut monitors = shared.monitors.lock();
+    monitors.retain(|m| m.send(frame.clone()).is_ok());
+    shared.monitor_count.store(monitors.len(), Ordering::Relaxed);
+}
+
+/// A byte string quoted and escaped as Redis's `sdscatrepr` prints it.
+pub fn quoted(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() + 2);
+    out.push('"');
+    for &b in bytes {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x07 => out.push_str("\\a"),
+            0x08 => out.push_str("\\b"),
+            b if b.is_ascii_graphic() || b == b' ' => out.push(b as char),
+            b => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push('"');
+    out
+}

@@ -1,0 +1,118 @@
+//! What happens to a request before and after its handler runs, as in Redis's
+//! `processCommand`: lookup, arity, authentication, the pub/sub and MULTI
+//! contexts; then, after the command, serving the clients blocked on keys it fed.
+
+use bytes::Bytes;
+
+use super::cmd::{self, Action, CmdError, Ctx};
+use crate::command;
+use crate::resp::{Frame, Protocol};
+
+/// Commands allowed before AUTH when a password is set.
+const NO_AUTH: &[&str] = &["auth", "hello", "quit", "reset"];
+
+/// Commands a RESP2 client may send while subscribed.
+const SUBSCRIBED: &[&str] = &[
+    "subscribe",
+    "unsubscribe",
+    "psubscribe",
+    "punsubscribe",
+    "ssubscribe",
+    "sunsubscribe",
+    "ping",
+    "quit",
+    "reset",
+];
+
+/// Commands that run at once inside MULTI instead of being queued.
+const NOT_QUEUED: &[&str] = &["exec", "discard", "multi", "watch", "quit", "reset"];
+
+/// Processes one top-level request and returns its reply.
+pub fn process(cx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
+    let reply = match admit(cx, args) {
+        Ok(command) => {
+            if cx.client.multi.is_some() && !NOT_QUEUED.contains(&command.spec.name) {
+                if let Some(queue) = cx.client.multi.as_mut() {
+                    queue.push(args.to_vec());
+                }
+                return Frame::simple("QUEUED");
+            }
+            cmd::call(cx, command, args)
+        }
+        Err((spec, err)) => {
+            if cx.client.multi.is_some() {
+                cx.client.multi_failed = true;
+            }
+            cmd::reject(cx.ks, spec, err)
+        }
+    };
+    if !cx.ks.blocked.ready.is_empty() {
+        serve_blocked(cx);
+    }
+    reply
+}
+
+type Rejection = (Option<&'static command::CommandSpec>, CmdError);
+
+/// Finds the command and checks it may run now.
+fn admit(cx: &mut Ctx<'_>, args: &[Bytes]) -> Result<cmd::Command, Rejection> {
+    let name = &args[0];
+    let Some(command) = cmd::lookup(name) else {
+        return Err((None, unknown_command(args)));
+    };
+    let spec = command.spec;
+    if !spec.check_arity(args.len()) {
+        return Err((Some(spec), CmdError::WrongArity(spec.name.to_string())));
+    }
+    if !cx.client.authenticated && !NO_AUTH.contains(&spec.name) {
+        return Err((Some(spec), CmdError::msg("NOAUTH Authentication required.")));
+    }
+    if cx.client.protocol == Protocol::Resp2 && cx.client.is_subscribed() && !SUBSCRIBED.contains(&spec.name) {
+        let text = format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            spec.name
+        );
+        return Err((Some(spec), CmdError::msg(text)));
+    }
+    Ok(command)
+}
+
+fn unknown_command(args: &[Bytes]) -> CmdError {
+    match command::unknown_command_error(args) {
+        Frame::Error(text) => CmdError::msg(String::from_utf8_lossy(&text).into_owned()),
+        _ => CmdError::msg("ERR unknown command"),
+    }
+}
+
+/// Retries the commands of clients blocked on keys that became ready, oldest
+/// waiter first, until no ready key is left (a served BLMOVE may feed another).
+pub fn serve_blocked(cx: &mut Ctx<'_>) {
+    let own_db = cx.client.db;
+    let own_nested = cx.nested;
+    while let Some(key) = cx.ks.blocked.ready.pop_front() {
+        for id in cx.ks.blocked.waiters_on(&key) {
+            let Some(waiter) = cx.ks.blocked.waiter(id) else { continue };
+            if waiter.reply.is_closed() {
+                // Its client disconnected: serving it would lose the data.
+                cx.ks.blocked.unblock(id);
+                continue;
+            }
+            let args = waiter.args.clone();
+            cx.client.db = waiter.db;
+            cx.nested = false;
+            cx.action = None;
+            let Some(command) = cmd::lookup(&args[0]) else { continue };
+            let reply = cmd::call(cx, command, &args);
+            if matches!(cx.action.take(), Some(Action::Block { .. })) {
+                continue; // still nothing for it
+            }
+            if let Some(waiter) = cx.ks.blocked.unblock(id) {
+                // The waiter may have gone (timed out) between our lookup and now:
+                // then its connection is no longer listening, which is fine.
+                let _ = waiter.reply.send(reply);
+            }
+        }
+    }
+    cx.client.db = own_db;
+    cx.nested = own_nested;
+}

@@ -1,0 +1,148 @@
+//! Test helpers: real servers on ephemeral ports, driven by real clients.
+#![allow(dead_code, unreachable_pub)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use shardcar::engine::{self, EngineConfig};
+
+/// A bundled engine running in this process on 127.0.0.1:<ephemeral>.
+pub struct Engine {
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    join: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Engine {
+    /// Starts an engine with default options.
+    pub async fn start() -> Engine {
+        Engine::start_with(&[]).await
+    }
+
+    /// Starts an engine with `--name value` options, as `shardcar engine` takes them.
+    pub async fn start_with(options: &[&str]) -> Engine {
+        let args: Vec<String> = options.iter().map(|s| s.to_string()).collect();
+        let cfg = EngineConfig::from_args(&args).expect("valid engine options");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let (tx, rx) = oneshot::channel::<()>();
+        let join = tokio::spawn(async move {
+            engine::run(listener, cfg, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("engine runs");
+        });
+        Engine {
+            addr,
+            shutdown: Some(tx),
+            join: Some(join),
+        }
+    }
+
+    /// The `redis://` URL of this engine.
+    pub fn url(&self) -> String {
+        format!("redis://{}/", self.addr)
+    }
+
+    /// A `redis` crate client.
+    pub fn client(&self) -> redis::Client {
+        redis::Client::open(self.url()).expect("client")
+    }
+
+    /// A multiplexed async connection.
+    pub async fn conn(&self) -> redis::aio::MultiplexedConnection {
+        self.client()
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect")
+    }
+
+    /// A dedicated async connection (for blocking commands, pub/sub, MULTI).
+    #[allow(deprecated)]
+    pub async fn dedicated(&self) -> redis::aio::Connection {
+        self.client().get_async_connection().await.expect("connect")
+    }
+
+    /// Stops the engine and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(join) = self.join.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), join).await;
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Raw RESP over TCP, for exact-byte assertions and malformed input.
+pub struct Raw {
+    pub stream: tokio::net::TcpStream,
+}
+
+impl Raw {
+    pub async fn connect(addr: SocketAddr) -> Raw {
+        Raw {
+            stream: tokio::net::TcpStream::connect(addr).await.expect("connect"),
+        }
+    }
+
+    /// Sends bytes as they are.
+    pub async fn send(&mut self, bytes: &[u8]) {
+        use tokio::io::AsyncWriteExt;
+        self.stream.write_all(bytes).await.expect("write");
+    }
+
+    /// Reads until `expected.len()` bytes arrived (or 5 s passed) and returns them.
+    pub async fn read_exact_len(&mut self, len: usize) -> Vec<u8> {
+        use tokio::io::AsyncReadExt;
+        let mut out = vec![0; len];
+        tokio::time::timeout(Duration::from_secs(5), self.stream.read_exact(&mut out))
+            .await
+            .expect("reply within 5 s")
+            .expect("read");
+        out
+    }
+
+    /// Sends a request and asserts the exact reply bytes.
+    pub async fn roundtrip(&mut self, request: &[u8], expected: &[u8]) {
+        self.send(request).await;
+        let got = self.read_exact_len(expected.len()).await;
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(expected),
+            "reply to {:?}",
+            String::from_utf8_lossy(request)
+        );
+    }
+
+    /// Reads until the server closes the connection (or 5 s pass); returns what came.
+    pub async fn read_to_close(&mut self) -> Vec<u8> {
+        use tokio::io::AsyncReadExt;
+        let mut out = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), self.stream.read_to_end(&mut out))
+            .await
+            .expect("server closes within 5 s")
+            .expect("read");
+        out
+    }
+}
+
+/// Encodes a command as a RESP multibulk.
+pub fn cmd(args: &[&str]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n{}\r\n", a.len(), a).as_bytes());
+    }
+    out
+}
