@@ -13,13 +13,22 @@
 //! ```
 //!
 //! The cardinality caches the last `PFCOUNT`; its top bit set means "stale". The
-//! 16384 registers are either [dense] (6 bits each, 12 KiB) or [sparse]
+//! 16384 registers are either `dense` (6 bits each, 12 KiB) or `sparse`
 //! (run-length opcodes), the sparse form being promoted to dense once it would
 //! outgrow `hll-sparse-max-bytes` or hold a value above 32. Elements are hashed
-//! as in [hash]; counts come from [estimate].
+//! as in `hash`; counts come from `estimate`.
 //!
 //! Pure code: no engine types, no I/O. The engine looks the key up, builds an
 //! [`Hll`] from the string, calls one operation and stores the bytes back.
+//!
+//! # Where we differ from redis-server
+//!
+//! redis-server checks a sparse value's opcodes only as far as an operation walks
+//! them: it will `PFADD` into, or return the cached count of, a value whose runs do
+//! not add up to 16384 registers, and reads a byte past the end of one that ends in
+//! half an XZERO. We check the whole value when it is loaded
+//! ([`Hll::from_bytes`]) and answer `INVALIDOBJ` for any of these, whatever the
+//! command. Valid values behave identically, byte for byte.
 
 mod dense;
 mod estimate;

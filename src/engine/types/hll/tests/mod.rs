@@ -1,10 +1,14 @@
-//! Golden values from redis-server 7.0, error cases, accuracy, and a live
-//! comparison against the redis-server on 127.0.0.1:6379 when one is running.
+//! Golden values from redis-server 7.0, error cases and accuracy; `live` compares
+//! with the redis-server on 127.0.0.1:6379 when one is running, `props` checks
+//! random values against a plain register array.
 //!
 //! Values too long to pin in hex are pinned by length and FNV-1a-64 of the bytes,
 //! both computed from redis-server's `GET` reply.
 
 use super::*;
+
+mod live;
+mod props;
 
 /// FNV-1a, 64 bits: a short fingerprint for pinning long golden values.
 fn fnv1a(bytes: &[u8]) -> u64 {
@@ -96,6 +100,26 @@ fn sparse_is_promoted_to_dense_exactly_where_redis_promotes() {
 }
 
 #[test]
+fn a_sparse_value_may_reach_the_limit_exactly() {
+    // redis-server: edge1:0..=1648 makes a sparse value of exactly 3000 bytes (the
+    // limit is inclusive); edge1:1649 needs more and converts it to dense.
+    let elements = (0..1650).map(|i| format!("edge1:{i}"));
+    let mut hll = built(elements.clone().take(1649));
+    assert!(hll.is_sparse());
+    assert_fingerprint(&hll, DEFAULT_SPARSE_MAX_BYTES, 0xd8c6_d61b_1e86_de25);
+    assert!(hll.add(b"edge1:1649", DEFAULT_SPARSE_MAX_BYTES));
+    assert!(!hll.is_sparse());
+    // The same registers as a value never limited, converted afterwards.
+    let mut roomy = Hll::new();
+    for element in elements {
+        roomy.add(element.as_bytes(), usize::MAX);
+    }
+    assert!(roomy.is_sparse());
+    roomy.promote();
+    assert_eq!(hll, roomy);
+}
+
+#[test]
 fn promotion_follows_the_sparse_limit_and_keeps_registers() {
     let elements: Vec<String> = elems(0..300).collect();
     let sparse = built(&elements);
@@ -149,6 +173,30 @@ fn merge_of_sparse_values_stays_sparse_as_in_redis() {
 }
 
 #[test]
+fn merge_with_any_dense_input_is_dense_as_in_redis() {
+    // redis-server: d = the dense form of {a,b,c} (SET, then PFCOUNT caches 3);
+    // `PFMERGE m y d` and `PFMERGE y d` turn dense though few registers are set;
+    // `PFMERGE d y` keeps d's cached 3 behind the stale bit.
+    let mut d = built(["a", "b", "c"]);
+    d.promote();
+    assert_eq!(d.count(), 3);
+    let y = built(elems(2000..2100));
+    let mut into_new = Hll::new();
+    into_new.merge(&[&y, &d], DEFAULT_SPARSE_MAX_BYTES);
+    let mut into_y = y.clone();
+    into_y.merge(&[&d], DEFAULT_SPARSE_MAX_BYTES);
+    for mut merged in [into_new, into_y] {
+        assert!(!merged.is_sparse());
+        assert_fingerprint(&merged, DENSE_LEN, 0xb2c6_8ed0_e926_070d);
+        assert_eq!(merged.count(), 103);
+    }
+    let mut into_d = d.clone();
+    into_d.merge(&[&y], DEFAULT_SPARSE_MAX_BYTES);
+    assert_fingerprint(&into_d, DENSE_LEN, 0xc7cd_2191_7918_351e);
+    assert_eq!(hex(&into_d.as_bytes()[8..16]), "0300000000000080");
+}
+
+#[test]
 fn merge_marks_the_cache_stale_even_without_changes() {
     let mut hll = built(["a"]);
     hll.count();
@@ -171,6 +219,34 @@ fn union_count_matches_redis_and_leaves_inputs_alone() {
     assert_eq!(Hll::count_union(&[&x]), 3);
     assert_eq!(Hll::count_union(&[]), 0);
     assert_eq!((x, y, d), before);
+}
+
+#[test]
+fn crafted_sparse_updates_match_redis() {
+    // redis-server: SET k <header + body>, PFADD k <element>, GET k. Each body is
+    // built so the update hits one corner of the in-place edit: (element's register,
+    // run) in the comment.
+    let cases = [
+        // (1770, 5) splits a VAL(3,4) inside; the 5-opcode merge window reaches
+        // two equal VALs after the edit and merges them.
+        ("probe:7", "46e7808b84847910", "46e780889089857910"),
+        // The same edit with the equal pair one opcode further: out of the window,
+        // left unmerged.
+        ("probe:7", "46e7808b848c8c790f", "46e780889089848c8c790f"),
+        // (11011, 3) splits a VAL(2,4); its tail merges with the next VAL(2,1).
+        ("probe:10", "6b00878454f9", "6b0085888554f9"),
+        // (14406, 4) replaces a one-register XZERO: the value shrinks by a byte.
+        ("probe:34", "7845400047b8", "78458c47b8"),
+        // (5826, 6) splits an XZERO(130) into ZERO(64), VAL, XZERO(65).
+        ("probe:62", "5681408168fb", "56813f94404068fb"),
+        // (14103, 1) fills a ZERO(1) between two VAL(1,1): all three merge.
+        ("probe:1", "771580008048e6", "77158248e6"),
+    ];
+    for (element, before, after) in cases {
+        let mut hll = Hll::from_vec(with_header(SPARSE, &unhex(before))).unwrap();
+        assert!(hll.add(element.as_bytes(), DEFAULT_SPARSE_MAX_BYTES));
+        assert_eq!(hex(&hll.as_bytes()[HEADER_LEN..]), after, "{element}");
+    }
 }
 
 /// A header with `encoding` and a stale cache, followed by `body`.
@@ -283,124 +359,5 @@ fn standard_error_is_within_three_sigma() {
             error * 100.0
         );
         assert!(error.abs() <= 3.0 * SIGMA, "{target}: {estimate}");
-    }
-}
-
-mod live {
-    //! Against the redis-server on 127.0.0.1:6379; each test skips with a note if
-    //! none answers. Keys are unique per run and deleted afterwards.
-
-    use super::*;
-    use rand::{Rng, RngCore};
-    use std::time::Duration;
-
-    /// A connection to the local redis-server, or `None` (with a note) if absent.
-    fn connect() -> Option<redis::Connection> {
-        let client = redis::Client::open("redis://127.0.0.1:6379/").ok()?;
-        match client.get_connection_with_timeout(Duration::from_millis(500)) {
-            Ok(conn) => Some(conn),
-            Err(err) => {
-                println!("skipped: no redis-server on 127.0.0.1:6379 ({err})");
-                None
-            }
-        }
-    }
-
-    /// Deletes its keys when dropped, even when an assertion fails.
-    struct Keys<'c> {
-        conn: &'c mut redis::Connection,
-        names: Vec<String>,
-    }
-
-    impl Keys<'_> {
-        fn new(conn: &mut redis::Connection, count: usize) -> Keys<'_> {
-            let run: u64 = rand::thread_rng().gen();
-            let names = (0..count)
-                .map(|i| format!("shardcar:hll-test:{}:{run:x}:{i}", std::process::id()))
-                .collect();
-            Keys { conn, names }
-        }
-
-        fn pfadd(&mut self, key: usize, elements: &[Vec<u8>]) {
-            for chunk in elements.chunks(1000) {
-                let _: i64 = redis::cmd("PFADD")
-                    .arg(&self.names[key])
-                    .arg(chunk)
-                    .query(self.conn)
-                    .unwrap();
-            }
-        }
-
-        fn get(&mut self, key: usize) -> Vec<u8> {
-            redis::cmd("GET")
-                .arg(&self.names[key])
-                .query(self.conn)
-                .unwrap()
-        }
-
-        fn query<T: redis::FromRedisValue>(&mut self, name: &str, keys: &[usize]) -> T {
-            let mut cmd = redis::cmd(name);
-            for &key in keys {
-                cmd.arg(&self.names[key]);
-            }
-            cmd.query(self.conn).unwrap()
-        }
-    }
-
-    impl Drop for Keys<'_> {
-        fn drop(&mut self) {
-            let _: redis::RedisResult<i64> = redis::cmd("DEL").arg(&self.names).query(self.conn);
-        }
-    }
-
-    /// `n` random binary elements of 0 to 24 bytes.
-    fn random_elements(n: usize) -> Vec<Vec<u8>> {
-        let mut rng = rand::thread_rng();
-        (0..n)
-            .map(|_| {
-                let mut element = vec![0; rng.gen_range(0..=24)];
-                rng.fill_bytes(&mut element);
-                element
-            })
-            .collect()
-    }
-
-    #[test]
-    fn fifty_thousand_random_elements_match_redis() {
-        let Some(mut conn) = connect() else { return };
-        let mut keys = Keys::new(&mut conn, 1);
-        let elements = random_elements(50_000);
-        keys.pfadd(0, &elements);
-        let mut hll = built(&elements);
-        assert_eq!(hex(&keys.get(0)), hex(hll.as_bytes()), "bytes after PFADD");
-        let theirs: i64 = keys.query("PFCOUNT", &[0]);
-        assert_eq!(theirs, hll.count() as i64);
-        assert_eq!(
-            hex(&keys.get(0)),
-            hex(hll.as_bytes()),
-            "bytes after PFCOUNT"
-        );
-    }
-
-    #[test]
-    fn sparse_values_and_merges_match_redis() {
-        let Some(mut conn) = connect() else { return };
-        let mut keys = Keys::new(&mut conn, 3);
-        for n in [1, 7, 150, 900, 1500, 2500] {
-            let (a, b) = (random_elements(n), random_elements(n / 3 + 1));
-            keys.pfadd(0, &a);
-            keys.pfadd(1, &b);
-            let (mut ha, hb) = (built(&a), built(&b));
-            let mut merged = Hll::new();
-            merged.merge(&[&ha, &hb], DEFAULT_SPARSE_MAX_BYTES);
-            let _: () = keys.query("PFMERGE", &[2, 0, 1]);
-            assert_eq!(hex(&keys.get(0)), hex(ha.as_bytes()), "{n} elements");
-            assert_eq!(hex(&keys.get(2)), hex(merged.as_bytes()), "merge of {n}");
-            let union: i64 = keys.query("PFCOUNT", &[0, 1]);
-            assert_eq!(union as u64, Hll::count_union(&[&ha, &hb]));
-            let single: i64 = keys.query("PFCOUNT", &[0]);
-            assert_eq!(single as u64, ha.count());
-            let _: i64 = keys.query("DEL", &[0, 1, 2]);
-        }
     }
 }
