@@ -83,6 +83,28 @@ pub enum HllError {
 }
 
 /// A HyperLogLog held as its Redis string encoding.
+///
+/// # Example
+/// ```
+/// use shardcar::engine::types::hll::{Hll, DEFAULT_SPARSE_MAX_BYTES};
+///
+/// // PFADD k a b c on a missing key: the key is created, so the reply is 1
+/// // whatever `add` returns.
+/// let mut hll = Hll::new();
+/// for element in [&b"a"[..], b"b", b"c"] {
+///     hll.add(element, DEFAULT_SPARSE_MAX_BYTES);
+/// }
+/// // PFCOUNT k: with a stale cache, counting rewrites the header, so the engine
+/// // stores the value back.
+/// let store_back = hll.cached_count().is_none();
+/// assert_eq!(hll.count(), 3);
+/// assert!(store_back);
+/// // GET k returns the string; it loads back as the same HyperLogLog.
+/// let value = hll.to_bytes();
+/// assert_eq!(Hll::from_bytes(&value), Ok(hll));
+/// assert_eq!(Hll::from_bytes(b"not an hll").unwrap_err().to_string(),
+///            "WRONGTYPE Key is not a valid HyperLogLog string value.");
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Hll {
     /// The whole string: header and registers, always valid.

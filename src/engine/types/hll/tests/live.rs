@@ -43,6 +43,14 @@ impl Keys<'_> {
         }
     }
 
+    fn set(&mut self, key: usize, value: &[u8]) {
+        let _: () = redis::cmd("SET")
+            .arg(&self.names[key])
+            .arg(value)
+            .query(self.conn)
+            .unwrap();
+    }
+
     fn get(&mut self, key: usize) -> Vec<u8> {
         redis::cmd("GET")
             .arg(&self.names[key])
@@ -114,4 +122,22 @@ fn sparse_values_and_merges_match_redis() {
         assert_eq!(single as u64, ha.count());
         let _: i64 = keys.query("DEL", &[0, 1, 2]);
     }
+}
+
+#[test]
+fn values_travel_both_ways_through_get_and_set() {
+    let Some(mut conn) = connect() else { return };
+    let mut keys = Keys::new(&mut conn, 1);
+    // Ours → SET → PFADD there (crossing into dense) → GET → ours again.
+    let (first, second) = (random_elements(1000), random_elements(1000));
+    let mut hll = built(&first);
+    keys.set(0, hll.as_bytes());
+    keys.pfadd(0, &second);
+    for element in &second {
+        hll.add(element, DEFAULT_SPARSE_MAX_BYTES);
+    }
+    let mut back = Hll::from_vec(keys.get(0)).unwrap();
+    assert_eq!(hex(back.as_bytes()), hex(hll.as_bytes()));
+    let theirs: i64 = keys.query("PFCOUNT", &[0]);
+    assert_eq!(theirs as u64, back.count());
 }
