@@ -1,7 +1,18 @@
-//! Set values: sorted integers while every member is one, else a hash set (as Redis 7.0), converting as they grow.
+//! Set values: sorted integers while every member is one ("intset"), an
+//! index-stable hash table otherwise ("hashtable"), as Redis 7.0 encodes them.
+//!
+//! A set stays an intset while every member is the canonical decimal form of an
+//! i64 and it has at most `set-max-intset-entries` members; the first insertion
+//! that breaks either rule converts it, and it never converts back. Intset members
+//! are sorted, so SMEMBERS on one replies in ascending order, as Redis does.
+//! Members are handed out as [`Member`]s so integers need no formatting until a
+//! reply or a comparison with text needs it.
 
 use bytes::Bytes;
-use std::collections::HashSet;
+use rand::Rng;
+
+use super::hash::table::Table;
+use crate::engine::value::{parse_canonical_int, EncodingLimits};
 
 /// A set value.
 #[derive(Debug, Clone)]
@@ -9,15 +20,396 @@ pub enum SetValue {
     /// "intset": sorted distinct integers.
     Ints(Vec<i64>),
     /// "hashtable".
-    Table(HashSet<Bytes>),
+    Table(Table<()>),
+}
+
+/// A member as a set holds it: an integer of an intset, or bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Member<'a> {
+    /// An intset member.
+    Int(i64),
+    /// A hashtable member.
+    Str(&'a Bytes),
+}
+
+impl Member<'_> {
+    /// The member's bytes (formats an integer).
+    pub fn to_bytes(self) -> Bytes {
+        match self {
+            Member::Int(n) => Bytes::copy_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+            Member::Str(b) => b.clone(),
+        }
+    }
+
+    /// Calls `f` with the member's bytes, formatting an integer on the stack.
+    pub fn with_bytes<R>(self, f: impl FnOnce(&[u8]) -> R) -> R {
+        match self {
+            Member::Int(n) => f(itoa::Buffer::new().format(n).as_bytes()),
+            Member::Str(b) => f(b),
+        }
+    }
+}
+
+/// The integer an intset would store for `member`: its canonical decimal form only,
+/// as Redis's `string2ll` reads it.
+fn as_int(member: &[u8]) -> Option<i64> {
+    // `parse_canonical_int` lets a leading '+' through (Rust's parser accepts it);
+    // Redis stores "+1" as text, so it is refused here.
+    if member.first() == Some(&b'+') {
+        return None;
+    }
+    parse_canonical_int(member)
+}
+
+impl Default for SetValue {
+    fn default() -> Self {
+        SetValue::Ints(Vec::new())
+    }
 }
 
 impl SetValue {
+    /// An empty set, in the compact encoding.
+    pub fn new() -> SetValue {
+        SetValue::default()
+    }
+
     /// The encoding OBJECT ENCODING reports.
     pub fn encoding(&self) -> &'static str {
         match self {
             SetValue::Ints(_) => "intset",
             SetValue::Table(_) => "hashtable",
         }
+    }
+
+    /// Number of members.
+    pub fn len(&self) -> usize {
+        match self {
+            SetValue::Ints(ints) => ints.len(),
+            SetValue::Table(table) => table.len(),
+        }
+    }
+
+    /// True when the set has no member (Redis deletes such a key at once).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// True if `member` belongs to the set.
+    pub fn contains(&self, member: &[u8]) -> bool {
+        match self {
+            SetValue::Ints(ints) => as_int(member).is_some_and(|n| ints.binary_search(&n).is_ok()),
+            SetValue::Table(table) => table.contains(member),
+        }
+    }
+
+    /// True if `member`, taken from another set, belongs to this one.
+    pub fn contains_member(&self, member: Member<'_>) -> bool {
+        match (self, member) {
+            (SetValue::Ints(ints), Member::Int(n)) => ints.binary_search(&n).is_ok(),
+            _ => member.with_bytes(|bytes| self.contains(bytes)),
+        }
+    }
+
+    /// Adds `member` (copied); true if it is new.
+    pub fn insert(&mut self, member: &[u8], limits: &EncodingLimits) -> bool {
+        if let SetValue::Ints(_) = self {
+            match as_int(member) {
+                Some(n) => return self.insert_int(n, limits),
+                None => self.convert(),
+            }
+        }
+        match self {
+            SetValue::Table(table) if !table.contains(member) => {
+                table.insert(Bytes::copy_from_slice(member), ());
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Adds a member taken from another set; true if it is new.
+    pub fn insert_member(&mut self, member: Member<'_>, limits: &EncodingLimits) -> bool {
+        match (&*self, member) {
+            (SetValue::Ints(_), Member::Int(n)) => self.insert_int(n, limits),
+            _ => member.with_bytes(|bytes| self.insert(bytes, limits)),
+        }
+    }
+
+    fn insert_int(&mut self, n: i64, limits: &EncodingLimits) -> bool {
+        match self {
+            SetValue::Ints(ints) => match ints.binary_search(&n) {
+                Ok(_) => false,
+                Err(at) => {
+                    ints.insert(at, n);
+                    if ints.len() > limits.set_max_intset_entries {
+                        self.convert();
+                    }
+                    true
+                }
+            },
+            SetValue::Table(_) => self.insert(itoa::Buffer::new().format(n).as_bytes(), limits),
+        }
+    }
+
+    /// Converts an intset to the table encoding (a no-op on a table).
+    fn convert(&mut self) {
+        if let SetValue::Ints(ints) = self {
+            let table = ints
+                .iter()
+                .map(|&n| (Member::Int(n).to_bytes(), ()))
+                .collect();
+            *self = SetValue::Table(table);
+        }
+    }
+
+    /// Removes `member`; true if it was there.
+    pub fn remove(&mut self, member: &[u8]) -> bool {
+        match self {
+            SetValue::Ints(ints) => {
+                match as_int(member).and_then(|n| ints.binary_search(&n).ok()) {
+                    Some(at) => {
+                        ints.remove(at);
+                        true
+                    }
+                    None => false,
+                }
+            }
+            SetValue::Table(table) => table.remove(member).is_some(),
+        }
+    }
+
+    /// Every member: ascending for an intset, insertion order for a table.
+    pub fn iter(&self) -> impl Iterator<Item = Member<'_>> + '_ {
+        let (ints, table) = match self {
+            SetValue::Ints(ints) => (Some(ints.iter().map(|&n| Member::Int(n))), None),
+            SetValue::Table(table) => (None, Some(table.iter().map(|(m, _)| Member::Str(m)))),
+        };
+        ints.into_iter()
+            .flatten()
+            .chain(table.into_iter().flatten())
+    }
+
+    /// A uniformly random member.
+    pub fn random(&self, rng: &mut impl Rng) -> Option<Member<'_>> {
+        match self {
+            SetValue::Ints(ints) if ints.is_empty() => None,
+            SetValue::Ints(ints) => Some(Member::Int(ints[rng.gen_range(0..ints.len())])),
+            SetValue::Table(table) => table.random(rng).map(|(m, _)| Member::Str(m)),
+        }
+    }
+
+    /// `count` distinct random members; every member, in order, when `count`
+    /// reaches the length.
+    pub fn sample(&self, count: usize, rng: &mut impl Rng) -> Vec<Member<'_>> {
+        match self {
+            SetValue::Ints(ints) if count >= ints.len() => self.iter().collect(),
+            SetValue::Ints(ints) => rand::seq::index::sample(rng, ints.len(), count)
+                .into_iter()
+                .map(|i| Member::Int(ints[i]))
+                .collect(),
+            SetValue::Table(table) => table
+                .sample(count, rng)
+                .into_iter()
+                .map(|(m, _)| Member::Str(m))
+                .collect(),
+        }
+    }
+
+    /// Removes `count` random members (all of them when `count` reaches the
+    /// length) and returns them.
+    pub fn pop(&mut self, count: usize, rng: &mut impl Rng) -> Vec<Bytes> {
+        if count >= self.len() {
+            return match std::mem::take(self) {
+                SetValue::Ints(ints) => ints
+                    .into_iter()
+                    .map(|n| Member::Int(n).to_bytes())
+                    .collect(),
+                SetValue::Table(mut table) => table.drain().map(|(m, _)| m).collect(),
+            };
+        }
+        match self {
+            SetValue::Ints(ints) => {
+                // One pass instead of `count` shifts of the vector.
+                let mut chosen = vec![false; ints.len()];
+                for i in rand::seq::index::sample(rng, ints.len(), count) {
+                    chosen[i] = true;
+                }
+                let mut popped = Vec::with_capacity(count);
+                let mut at = 0;
+                ints.retain(|&n| {
+                    let take = chosen[at];
+                    at += 1;
+                    if take {
+                        popped.push(Member::Int(n).to_bytes());
+                    }
+                    !take
+                });
+                popped
+            }
+            SetValue::Table(table) => (0..count)
+                .filter_map(|_| table.pop_random(rng))
+                .map(|(m, _)| m)
+                .collect(),
+        }
+    }
+
+    /// One SSCAN step from `cursor`, visiting about `count` members; returns the
+    /// next cursor (0 = done). An intset is visited whole in one call, as Redis does.
+    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(Member<'_>)) -> u64 {
+        match self {
+            SetValue::Ints(ints) => {
+                ints.iter().for_each(|&n| visit(Member::Int(n)));
+                0
+            }
+            SetValue::Table(table) => table.scan(cursor, count, |m, _| visit(Member::Str(m))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn limits(max_ints: usize) -> EncodingLimits {
+        EncodingLimits {
+            set_max_intset_entries: max_ints,
+            ..EncodingLimits::default()
+        }
+    }
+
+    fn members(s: &SetValue) -> Vec<String> {
+        s.iter()
+            .map(|m| String::from_utf8_lossy(&m.to_bytes()).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn intset_is_sorted_and_distinct() {
+        let l = limits(512);
+        let mut s = SetValue::new();
+        for m in ["5", "-3", "10", "5", "0"] {
+            s.insert(m.as_bytes(), &l);
+        }
+        assert_eq!(members(&s), ["-3", "0", "5", "10"]);
+        assert_eq!(s.encoding(), "intset");
+        assert!(s.contains(b"10") && !s.contains(b"010") && !s.contains(b"x"));
+        assert!(s.remove(b"0") && !s.remove(b"0") && !s.remove(b"zz"));
+        assert_eq!(s.len(), 3);
+    }
+
+    #[test]
+    fn non_canonical_integers_convert() {
+        for member in [
+            "01",
+            "+1",
+            " 1",
+            "-0",
+            "1.0",
+            "9223372036854775808",
+            "abc",
+            "",
+        ] {
+            let mut s = SetValue::new();
+            s.insert(b"1", &limits(512));
+            s.insert(member.as_bytes(), &limits(512));
+            assert_eq!(s.encoding(), "hashtable", "{member:?}");
+            assert!(s.contains(member.as_bytes()) && s.contains(b"1"));
+            assert_eq!(s.len(), 2);
+        }
+        let mut s = SetValue::new();
+        s.insert(b"-9223372036854775808", &limits(512));
+        assert_eq!(s.encoding(), "intset", "i64::MIN is an integer");
+    }
+
+    #[test]
+    fn converts_past_the_entry_count() {
+        let l = limits(3);
+        let mut s = SetValue::new();
+        for i in 0..3 {
+            s.insert(i.to_string().as_bytes(), &l);
+        }
+        s.insert(b"2", &l);
+        assert_eq!(s.encoding(), "intset", "3 members ≤ 3");
+        s.insert(b"3", &l);
+        assert_eq!(s.encoding(), "hashtable");
+        assert_eq!(members(&s), ["0", "1", "2", "3"]);
+        for i in 0..4 {
+            s.remove(i.to_string().as_bytes());
+        }
+        s.insert(b"7", &l);
+        assert_eq!(s.encoding(), "hashtable", "never converts back");
+        assert!(s.contains_member(Member::Int(7)));
+    }
+
+    #[test]
+    fn members_cross_encodings() {
+        let l = limits(512);
+        let mut ints = SetValue::new();
+        ints.insert(b"42", &l);
+        let mut strs = SetValue::new();
+        strs.insert(b"x", &l);
+        strs.insert(b"42", &l);
+        let from_strs: Vec<Member<'_>> = strs.iter().collect();
+        assert!(!ints.contains_member(from_strs[0]));
+        assert!(ints.contains_member(from_strs[1]));
+        assert!(strs.contains_member(Member::Int(42)));
+        let mut dst = SetValue::new();
+        assert!(dst.insert_member(from_strs[1], &l));
+        assert_eq!(
+            dst.encoding(),
+            "intset",
+            "a textual integer still fits an intset"
+        );
+        assert!(!dst.insert_member(Member::Int(42), &l));
+        assert!(dst.insert_member(from_strs[0], &l));
+        assert_eq!(dst.encoding(), "hashtable");
+    }
+
+    #[test]
+    fn pop_takes_distinct_members_and_empties() {
+        let mut rng = rand::thread_rng();
+        for l in [limits(512), limits(0)] {
+            let mut s = SetValue::new();
+            for i in 0..20 {
+                s.insert(i.to_string().as_bytes(), &l);
+            }
+            let popped = s.pop(5, &mut rng);
+            assert_eq!(popped.len(), 5);
+            assert_eq!(s.len(), 15);
+            for m in &popped {
+                assert!(!s.contains(m));
+            }
+            let distinct: HashSet<_> = popped.iter().collect();
+            assert_eq!(distinct.len(), 5);
+            let rest = s.pop(100, &mut rng);
+            assert_eq!(rest.len(), 15);
+            assert!(s.is_empty());
+            assert!(s.pop(1, &mut rng).is_empty());
+            assert!(s.random(&mut rng).is_none());
+        }
+    }
+
+    #[test]
+    fn sample_is_distinct_or_whole() {
+        let mut rng = rand::thread_rng();
+        let mut s = SetValue::new();
+        for i in 0..10 {
+            s.insert(i.to_string().as_bytes(), &limits(512));
+        }
+        let picks = s.sample(4, &mut rng);
+        assert_eq!(picks.iter().collect::<HashSet<_>>().len(), 4);
+        assert_eq!(s.sample(10, &mut rng), s.iter().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn intset_scan_is_one_call() {
+        let mut s = SetValue::new();
+        for i in 0..100 {
+            s.insert(i.to_string().as_bytes(), &limits(512));
+        }
+        let mut n = 0;
+        assert_eq!(s.scan(0, 1, |_| n += 1), 0);
+        assert_eq!(n, 100);
     }
 }
