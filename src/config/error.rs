@@ -20,6 +20,12 @@ pub enum Problem {
     /// The text is not YAML, or has duplicate keys or several documents.
     #[error("YAML syntax error: {0}")]
     Yaml(#[source] serde_yaml_ng::Error),
+    /// A pool, or a key in a pool, written twice.
+    #[error("written twice (first on line {first_line})")]
+    Duplicate {
+        /// Where the first one is.
+        first_line: usize,
+    },
     /// The file holds no pool at all.
     #[error("no pools defined (the file must be a mapping of pool names to pools)")]
     NoPools,

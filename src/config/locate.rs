@@ -80,6 +80,28 @@ impl Locator {
         }
     }
 
+    /// Pools and pool keys written twice, as `(pool, key, line, first line)`; the
+    /// key is None for a pool.
+    pub(crate) fn duplicates(&self) -> Vec<(&str, Option<&str>, usize, usize)> {
+        let mut found = Vec::new();
+        for (i, pool) in self.pools.iter().enumerate() {
+            if let Some(first) = self.pools[..i].iter().find(|p| p.name == pool.name) {
+                found.push((pool.name.as_str(), None, pool.line, first.line));
+            }
+            for (j, key) in pool.keys.iter().enumerate() {
+                if let Some(first) = pool.keys[..j].iter().find(|k| k.key == key.key) {
+                    found.push((
+                        pool.name.as_str(),
+                        Some(key.key.as_str()),
+                        key.line,
+                        first.line,
+                    ));
+                }
+            }
+        }
+        found
+    }
+
     /// The line of the most precise place found: the item, else the key, else the
     /// pool. The last pool and key of a name win, as they do in the parsed map.
     pub(crate) fn line(&self, pool: &str, key: Option<&str>, item: Option<usize>) -> Option<usize> {
@@ -151,6 +173,15 @@ alpha:
         assert_eq!(l.line("gamma", Some("hash"), None), None);
         let flow = Locator::new("a: {listen: '1.2.3.4:5', hash: md6}\n");
         assert_eq!(flow.line("a", Some("hash"), None), Some(1));
+    }
+
+    #[test]
+    fn finds_what_is_written_twice() {
+        let l = Locator::new("a:\n  hash: md5\n  hash: crc16\nb:\n  x: 1\na:\n  y: 2\n");
+        assert_eq!(
+            l.duplicates(),
+            vec![("a", Some("hash"), 3, 2), ("a", None, 6, 1)]
+        );
     }
 
     #[test]

@@ -152,3 +152,6 @@ fn socket_identity(listen: &Listen) -> String {
         Listen::Unix { path, .. } => path.display().to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -50,12 +50,7 @@ const MAX_NUMBER: u32 = i32::MAX as u32;
 
 /// Parses and validates a whole config.
 pub(crate) fn parse(src: &str) -> Result<Config, ConfigErrors> {
-    let root: Value = serde_yaml_ng::from_str(src).map_err(|e| {
-        let line = e.location().map(|l| l.line());
-        let mut error = ConfigError::file(Problem::Yaml(e));
-        error.line = line;
-        ConfigErrors::new(vec![error])
-    })?;
+    let root: Value = serde_yaml_ng::from_str(src).map_err(|e| yaml_errors(src, e))?;
     let mut errors = Vec::new();
     let pools = match root {
         Value::Mapping(map) => decode_pools(map, &mut errors),
@@ -79,6 +74,30 @@ pub(crate) fn parse(src: &str) -> Result<Config, ConfigErrors> {
         }
     }
     Err(ConfigErrors::new(errors))
+}
+
+/// Turns a YAML parser error into config errors. The parser reports a duplicate
+/// key at the start of its mapping, without naming the pool; when the text shows
+/// where the duplicates are, report each with its pool, key and line instead.
+fn yaml_errors(src: &str, error: serde_yaml_ng::Error) -> ConfigErrors {
+    let locator = Locator::new(src);
+    let duplicates = locator.duplicates();
+    if error.to_string().contains("duplicate entry") && !duplicates.is_empty() {
+        let errors = duplicates.into_iter().map(|(pool, key, line, first_line)| {
+            let problem = Problem::Duplicate { first_line };
+            let mut error = match key {
+                Some(key) => ConfigError::key(pool, key, problem),
+                None => ConfigError::pool(pool, problem),
+            };
+            error.line = Some(line);
+            error
+        });
+        return ConfigErrors::new(errors.collect());
+    }
+    let line = error.location().map(|l| l.line());
+    let mut error = ConfigError::file(Problem::Yaml(error));
+    error.line = line;
+    ConfigErrors::new(vec![error])
 }
 
 /// A decoded pool, with what the whole-config checks need to know about it.
