@@ -190,7 +190,7 @@ fn apply_key(pool: &mut Pool, key: &str, v: &Value) -> Result<(), Problem> {
     match key {
         "listen" => pool.listen = Listen::parse(&text(v)?)?,
         "hash" => pool.hash = Hash::from_name(&text(v)?)?,
-        "hash_tag" => pool.hash_tag = Some(HashTag::parse(&text(v)?)?),
+        "hash_tag" => pool.hash_tag = Some(HashTag::parse(&hash_tag_text(v)?)?),
         "distribution" => pool.distribution = Distribution::from_name(&text(v)?)?,
         "timeout" => pool.timeout = Some(millis(v)?).filter(|t| !t.is_zero()),
         "backlog" => pool.backlog = number(v)?,
@@ -294,6 +294,18 @@ pub(crate) fn parse_count(text: &str) -> Result<u32, String> {
         .and_then(|t| t.parse::<u32>().ok())
         .filter(|n| *n <= MAX_NUMBER)
         .ok_or_else(|| format!("must be a whole number from 0 to {MAX_NUMBER}"))
+}
+
+/// The hash tag's text; an unquoted `{}` reads as an empty YAML mapping, so say
+/// to quote it rather than "found a mapping".
+fn hash_tag_text(v: &Value) -> Result<String, Problem> {
+    match v {
+        Value::Mapping(m) if m.is_empty() => Err(Problem::Invalid {
+            value: "{}".into(),
+            reason: "YAML reads an unquoted {} as an empty mapping: write hash_tag: \"{}\"".into(),
+        }),
+        _ => text(v),
+    }
 }
 
 fn number(v: &Value) -> Result<u32, Problem> {

@@ -204,6 +204,37 @@ fn shapes_that_are_not_pools() {
 }
 
 #[test]
+fn unquoted_braces_hash_tag_says_to_quote() {
+    let err =
+        Config::from_yaml("a:\n  listen: h:1\n  redis: true\n  hash_tag: {}\n  servers: [h:2:1]\n")
+            .unwrap_err()
+            .to_string();
+    assert!(
+        err.starts_with("line 4: pool 'a': key 'hash_tag': invalid value '{}': YAML reads"),
+        "{err}"
+    );
+    assert!(err.ends_with("write hash_tag: \"{}\""), "{err}");
+}
+
+#[test]
+fn alias_bombs_and_deep_nesting_are_refused() {
+    let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+    for (prev, name) in ["a", "b", "c", "d", "e"]
+        .iter()
+        .zip(["b", "c", "d", "e", "f"])
+    {
+        let refs = vec![format!("*{prev}"); 10].join(", ");
+        bomb.push_str(&format!("{name}: &{name} [{refs}]\n"));
+    }
+    let err = Config::from_yaml(&bomb).unwrap_err().to_string();
+    assert!(err.contains("repetition limit exceeded"), "{err}");
+
+    let deep = format!("a: {}{}", "[".repeat(200), "]".repeat(200));
+    let err = Config::from_yaml(&deep).unwrap_err().to_string();
+    assert!(err.contains("recursion limit exceeded"), "{err}");
+}
+
+#[test]
 fn a_bad_key_does_not_hide_the_others() {
     let err = Config::from_yaml(
         "a:\n  listen: nowhere\n  hash: md6\n  redis: true\n  servers:\n   - h:1:0\n   - h:2:x\n",
