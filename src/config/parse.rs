@@ -144,7 +144,7 @@ fn decode_pool(name: String, body: &Value, errors: &mut Vec<ConfigError>) -> Opt
         damaged: Damaged::default(),
         server_items: Vec::new(),
     };
-    let (mut listen_seen, mut redis, mut ranges) = (false, None, None);
+    let (mut seen, mut redis, mut ranges) = (Vec::new(), None, None);
     for (key, value) in map {
         let Some(key) = key.as_str() else {
             let problem = Problem::WrongType {
@@ -163,17 +163,22 @@ fn decode_pool(name: String, body: &Value, errors: &mut Vec<ConfigError>) -> Opt
             "redis" => flag(value).map(|b| redis = Some(b)),
             _ => apply_key(&mut d.pool, key, value),
         };
-        listen_seen |= key == "listen";
+        seen.push(key);
         d.listen_ok |= key == "listen" && result.is_ok();
         if let Err(problem) = result {
             d.damaged.distribution |= key == "distribution";
             errors.push(ConfigError::key(&d.pool.name, key, problem));
         }
     }
-    if !listen_seen {
+    if !seen.contains(&"listen") {
         errors.push(ConfigError::key(&d.pool.name, "listen", Problem::Missing));
     }
-    if redis != Some(true) {
+    // A `redis:` value that is not a boolean has been reported already.
+    let memcache = match redis {
+        Some(is_redis) => !is_redis,
+        None => !seen.contains(&"redis"),
+    };
+    if memcache {
         let problem = Problem::Memcache {
             explicit: redis.is_some(),
         };

@@ -204,6 +204,16 @@ fn shapes_that_are_not_pools() {
 }
 
 #[test]
+fn a_bad_redis_value_is_reported_once() {
+    let err =
+        Config::from_yaml("a:\n  listen: h:1\n  redis: yes\n  servers: [h:2:1]\n").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "line 3: pool 'a': key 'redis': invalid value 'yes': expected true or false"
+    );
+}
+
+#[test]
 fn unquoted_braces_hash_tag_says_to_quote() {
     let err =
         Config::from_yaml("a:\n  listen: h:1\n  redis: true\n  hash_tag: {}\n  servers: [h:2:1]\n")
