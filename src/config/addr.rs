@@ -9,7 +9,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use super::error::Problem;
-use super::parse::parse_count;
+use super::scalar::parse_count;
 
 /// The port twemproxy leaves out of a server's ketama name, for libmemcached
 /// compatibility.

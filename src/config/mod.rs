@@ -36,6 +36,7 @@ mod names;
 mod parse;
 mod pool;
 mod range;
+mod scalar;
 
 use std::collections::HashMap;
 use std::path::Path;
