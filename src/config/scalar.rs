@@ -120,7 +120,7 @@ pub(crate) fn closest_key(key: &str) -> Option<&'static str> {
 }
 
 /// Levenshtein distance over bytes.
-pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+fn edit_distance(a: &str, b: &str) -> usize {
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.bytes().enumerate() {
         let mut diagonal = row[0];
