@@ -3,8 +3,8 @@
 //! (RESP2 connections get them flattened to arrays by the encoder).
 //!
 //! `COMMAND`, `COMMAND COUNT`, `INFO`, `DOCS`, `LIST [FILTERBY …]`, `GETKEYS`,
-//! `GETKEYSANDFLAGS` and `HELP`. The documentation holds facts only (group, version,
-//! deprecation); no summaries.
+//! `GETKEYSANDFLAGS` and `HELP`. Only facts are given: the documentation has group,
+//! version and deprecation but no summaries, and key specs have no `notes`.
 
 use bytes::Bytes;
 

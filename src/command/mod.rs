@@ -119,7 +119,7 @@ pub enum Route {
     /// Several keys that must all live on one server (the proxy checks, hash tags
     /// make it so): RENAME, SMOVE, SINTERSTORE, BLPOP with many keys, LMOVE, EVAL …
     SameShard,
-    /// Refused, with the reason; it reads after "<COMMAND> is ".
+    /// Refused, with the reason, worded to follow "`KEYS` is " (see [`unsupported_error`]).
     Unsupported(&'static str),
 }
 
@@ -234,13 +234,13 @@ pub fn commands() -> &'static [CommandSpec] {
 
 /// The command called `name`, ignoring ASCII case. Does not allocate.
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
-    find_in(table::COMMANDS, name)
+    find_in(table::COMMANDS, 0, name)
 }
 
 /// The subcommand `sub` of `spec` (`lookup_sub(config, b"GET")` is `config|get`),
-/// ignoring ASCII case.
+/// ignoring ASCII case. Does not allocate.
 pub fn lookup_sub(spec: &CommandSpec, sub: &[u8]) -> Option<&'static CommandSpec> {
-    find_in(spec.subcommands, sub)
+    find_in(spec.subcommands, spec.name.len() + 1, sub)
 }
 
 /// A command or, with a `|`, a subcommand: `get`, `CONFIG|GET`. This is how
@@ -254,8 +254,13 @@ pub fn lookup_full(name: &[u8]) -> Option<&'static CommandSpec> {
     }
 }
 
-/// Binary search of a sorted table by short name, lowercasing into a stack buffer.
-fn find_in(table: &'static [CommandSpec], name: &[u8]) -> Option<&'static CommandSpec> {
+/// Binary search of a table sorted by name, comparing names from byte `skip` on
+/// (past a subcommand's `container|`) with `name` lowercased into a stack buffer.
+fn find_in(
+    table: &'static [CommandSpec],
+    skip: usize,
+    name: &[u8],
+) -> Option<&'static CommandSpec> {
     let mut buf = [0u8; MAX_NAME_LEN];
     let lower = buf.get_mut(..name.len())?;
     for (dst, src) in lower.iter_mut().zip(name) {
@@ -263,7 +268,13 @@ fn find_in(table: &'static [CommandSpec], name: &[u8]) -> Option<&'static Comman
     }
     let lower = &*lower;
     table
-        .binary_search_by(|spec| spec.short_name().as_bytes().cmp(lower))
+        .binary_search_by(|spec| {
+            spec.name
+                .as_bytes()
+                .get(skip..)
+                .unwrap_or_default()
+                .cmp(lower)
+        })
         .ok()
         .map(|i| &table[i])
 }

@@ -5,8 +5,8 @@
 //! The facts (arity, flags, key positions, ACL categories, tips, key specs, group,
 //! version) were read off a live redis-server 7.0.15 with `COMMAND INFO` and
 //! `COMMAND DOCS`; `MAY_REPLICATE`, which Redis does not report, from its binary.
-//! `live_tests.rs` compares the table with a running server. The routes are
-//! shardcar's own decisions. Left out: the cluster group (CLUSTER, ASKING, READONLY,
+//! `live_tests.rs` compares the table with a running server. Redis's prose (summaries,
+//! key-spec notes) is not copied. The routes are shardcar's own decisions. Left out: the cluster group (CLUSTER, ASKING, READONLY,
 //! READWRITE), since shardcar is not a cluster node.
 //!
 //! Line format: `c!(name, arity, [flags], first, last, step, [acl], group, since,
