@@ -6,8 +6,10 @@
 //! version) were read off a live redis-server 7.0.15 with `COMMAND INFO` and
 //! `COMMAND DOCS`; `MAY_REPLICATE`, which Redis does not report, from its binary.
 //! `live_tests.rs` compares the table with a running server. Redis's prose (summaries,
-//! key-spec notes) is not copied. The routes are shardcar's own decisions. Left out: the cluster group (CLUSTER, ASKING, READONLY,
-//! READWRITE), since shardcar is not a cluster node.
+//! key-spec notes) is not copied. The routes are shardcar's own decisions.
+//!
+//! Left out: the cluster group (CLUSTER, ASKING, READONLY, READWRITE), since
+//! shardcar is not a cluster node.
 //!
 //! Line format: `c!(name, arity, [flags], first, last, step, [acl], group, since,
 //! route; ks[key specs]; tips[…]; doc …; subs TABLE; keys function)`, the parts after
