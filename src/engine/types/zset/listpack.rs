@@ -8,12 +8,12 @@
 //! Redis stores a listpack score that is a whole number as an integer, so a score
 //! of -0 comes back as 0 in this encoding (and only in this one); we do the same.
 
+use std::cmp::Ordering::Less;
 use std::mem;
 
 use bytes::Bytes;
 
 use super::key_cmp;
-use std::cmp::Ordering::Less;
 
 /// A sorted set in the compact encoding.
 #[derive(Debug, Clone, Default)]

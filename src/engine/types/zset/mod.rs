@@ -26,6 +26,7 @@
 //! Members passed in are copied when they join a set: a member sliced from a
 //! connection's read buffer must not keep that whole buffer alive.
 
+mod add;
 mod bound;
 mod listpack;
 #[cfg(test)]
@@ -42,67 +43,12 @@ use std::mem;
 use bytes::Bytes;
 use rand::Rng;
 
+pub use add::{AddFlags, AddOutcome, InsertOutcome, ListpackLimits};
 pub use bound::{parse_score, LexBound, ScoreBound, ZsetError};
 pub use range::Range;
 
 use listpack::Listpack;
 use skiplist::SkipList;
-
-/// Thresholds of the compact encoding; the engine's CONFIG owns them
-/// (`zset-max-listpack-entries`, `zset-max-listpack-value`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ListpackLimits {
-    /// Most elements a listpack holds.
-    pub max_entries: usize,
-    /// Longest member, in bytes, a listpack holds.
-    pub max_value: usize,
-}
-
-impl Default for ListpackLimits {
-    /// Redis's defaults: 128 entries, 64-byte members.
-    fn default() -> Self {
-        ListpackLimits {
-            max_entries: 128,
-            max_value: 64,
-        }
-    }
-}
-
-/// What an insert did to the set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InsertOutcome {
-    /// The member is new.
-    Added,
-    /// The member was there with another score.
-    Updated,
-    /// The member was there with an equal score (`-0` equals `0`).
-    Unchanged,
-}
-
-/// ZADD's options; which combinations are legal is the command's business.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct AddFlags {
-    /// Only add new members.
-    pub nx: bool,
-    /// Only update existing members.
-    pub xx: bool,
-    /// Only update a member whose new score is greater.
-    pub gt: bool,
-    /// Only update a member whose new score is less.
-    pub lt: bool,
-    /// Add the score to the current one (ZINCRBY, ZADD INCR).
-    pub incr: bool,
-}
-
-/// What [`ZSet::add`] did.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum AddOutcome {
-    /// The set was consulted and, unless `Unchanged`, changed; `score` is the
-    /// one computed for the member (what ZINCRBY replies).
-    Applied { change: InsertOutcome, score: f64 },
-    /// A flag (NX, XX, GT, LT) ruled the change out; ZADD INCR replies nil.
-    Skipped,
-}
 
 /// The order of every sorted set: score first (-0 equal to 0), then member bytes.
 fn key_cmp(score: f64, member: &[u8], other_score: f64, other_member: &[u8]) -> Ordering {
@@ -172,57 +118,6 @@ impl ZSet {
         self.score(member).is_some()
     }
 
-    /// Sets a member's score, adding the member if it is new.
-    ///
-    /// # Errors
-    /// [`ZsetError::NanScore`] if `score` is NaN; the set is left as it was.
-    pub fn insert(
-        &mut self,
-        member: &[u8],
-        score: f64,
-        limits: ListpackLimits,
-    ) -> Result<InsertOutcome, ZsetError> {
-        if score.is_nan() {
-            return Err(ZsetError::NanScore);
-        }
-        let current = self.score(member);
-        Ok(self.upsert(member, score, current, limits))
-    }
-
-    /// ZADD for one member: [`insert`](Self::insert) under `flags`.
-    ///
-    /// # Errors
-    /// [`ZsetError::NanScore`] if `score` is NaN or the increment makes it NaN;
-    /// the set is left as it was.
-    pub fn add(
-        &mut self,
-        member: &[u8],
-        score: f64,
-        flags: AddFlags,
-        limits: ListpackLimits,
-    ) -> Result<AddOutcome, ZsetError> {
-        if score.is_nan() {
-            return Err(ZsetError::NanScore);
-        }
-        let current = self.score(member);
-        let score = match current {
-            None if flags.xx => return Ok(AddOutcome::Skipped),
-            Some(_) if flags.nx => return Ok(AddOutcome::Skipped),
-            Some(now) if flags.incr => now + score,
-            _ => score,
-        };
-        if score.is_nan() {
-            return Err(ZsetError::NanScore);
-        }
-        let ruled_out =
-            current.is_some_and(|now| (flags.lt && score >= now) || (flags.gt && score <= now));
-        if ruled_out {
-            return Ok(AddOutcome::Skipped);
-        }
-        let change = self.upsert(member, score, current, limits);
-        Ok(AddOutcome::Applied { change, score })
-    }
-
     /// Removes a member; whether it was there.
     pub fn remove(&mut self, member: &[u8]) -> bool {
         match &mut self.encoding {
@@ -246,94 +141,6 @@ impl ZSet {
             Encoding::Listpack(lp) => lp.entries().get(rank).map(|(m, s)| (m, *s)),
             Encoding::Skiplist(sl) => sl.node_at(rank).map(|x| sl.entry(x)),
         }
-    }
-
-    /// Every element, in ascending order.
-    pub fn iter(&self) -> Range<'_> {
-        self.ranks(0, self.len(), false)
-    }
-
-    /// ZRANGE by rank: ranks `start..=stop`, negative ones counting from the end
-    /// (-1 is the last), clamped as Redis clamps them; `rev` ranks and yields
-    /// from the highest score down.
-    pub fn range_by_rank(&self, start: i64, stop: i64, rev: bool) -> Range<'_> {
-        let (first, count) = rank_window(start, stop, self.len());
-        let first = if rev {
-            self.len() - first - count
-        } else {
-            first
-        };
-        self.ranks(first, count, rev)
-    }
-
-    /// ZRANGEBYSCORE: the elements with scores between `min` and `max` (always
-    /// the low and the high bound, whatever `rev`), skipping `offset` of them
-    /// and yielding at most `limit`, from the highest score down if `rev`.
-    pub fn range_by_score(
-        &self,
-        min: &ScoreBound,
-        max: &ScoreBound,
-        rev: bool,
-        offset: usize,
-        limit: Option<usize>,
-    ) -> Range<'_> {
-        let (lo, hi) = self.score_span(min, max);
-        self.limited(lo, hi, rev, offset, limit)
-    }
-
-    /// ZRANGEBYLEX: as [`range_by_score`](Self::range_by_score), by member.
-    /// Meaningful when all scores are equal, as in Redis.
-    pub fn range_by_lex(
-        &self,
-        min: &LexBound,
-        max: &LexBound,
-        rev: bool,
-        offset: usize,
-        limit: Option<usize>,
-    ) -> Range<'_> {
-        let (lo, hi) = self.lex_span(min, max);
-        self.limited(lo, hi, rev, offset, limit)
-    }
-
-    /// ZCOUNT: elements with scores between `min` and `max`.
-    pub fn count_in_score(&self, min: &ScoreBound, max: &ScoreBound) -> usize {
-        let (lo, hi) = self.score_span(min, max);
-        hi - lo
-    }
-
-    /// ZLEXCOUNT: elements with members between `min` and `max`.
-    pub fn count_in_lex(&self, min: &LexBound, max: &LexBound) -> usize {
-        let (lo, hi) = self.lex_span(min, max);
-        hi - lo
-    }
-
-    /// ZPOPMIN: removes and returns up to `n` elements, lowest score first.
-    pub fn pop_min(&mut self, n: usize) -> Vec<(Bytes, f64)> {
-        self.pop(n, false)
-    }
-
-    /// ZPOPMAX: removes and returns up to `n` elements, highest score first.
-    pub fn pop_max(&mut self, n: usize) -> Vec<(Bytes, f64)> {
-        self.pop(n, true)
-    }
-
-    /// ZREMRANGEBYRANK: removes ranks `start..=stop` (as in
-    /// [`range_by_rank`](Self::range_by_rank)); how many went.
-    pub fn remove_range_by_rank(&mut self, start: i64, stop: i64) -> usize {
-        let (first, count) = rank_window(start, stop, self.len());
-        self.remove_ranks(first, first + count)
-    }
-
-    /// ZREMRANGEBYSCORE: removes the elements with scores in range; how many went.
-    pub fn remove_range_by_score(&mut self, min: &ScoreBound, max: &ScoreBound) -> usize {
-        let (lo, hi) = self.score_span(min, max);
-        self.remove_ranks(lo, hi)
-    }
-
-    /// ZREMRANGEBYLEX: removes the elements with members in range; how many went.
-    pub fn remove_range_by_lex(&mut self, min: &LexBound, max: &LexBound) -> usize {
-        let (lo, hi) = self.lex_span(min, max);
-        self.remove_ranks(lo, hi)
     }
 
     /// One element chosen uniformly (ZRANDMEMBER without a count, or with a
@@ -370,46 +177,6 @@ impl ZSet {
             }
     }
 
-    /// Stores `score` for `member`, whose score is `current`.
-    fn upsert(
-        &mut self,
-        member: &[u8],
-        score: f64,
-        current: Option<f64>,
-        limits: ListpackLimits,
-    ) -> InsertOutcome {
-        match current {
-            Some(now) if now == score => InsertOutcome::Unchanged,
-            Some(_) => {
-                match &mut self.encoding {
-                    Encoding::Listpack(lp) => lp.update(member, score),
-                    Encoding::Skiplist(sl) => sl.update(member, score),
-                }
-                InsertOutcome::Updated
-            }
-            None => {
-                self.insert_new(member, score, limits);
-                InsertOutcome::Added
-            }
-        }
-    }
-
-    /// Adds a member not in the set, converting to the big encoding first if
-    /// this member would pass a listpack threshold.
-    fn insert_new(&mut self, member: &[u8], score: f64, limits: ListpackLimits) {
-        if let Encoding::Listpack(lp) = &mut self.encoding {
-            if lp.len() >= limits.max_entries || member.len() > limits.max_value {
-                let entries = mem::take(lp).into_entries();
-                self.encoding = Encoding::Skiplist(Box::new(SkipList::from_sorted(entries)));
-            }
-        }
-        let member = Bytes::copy_from_slice(member);
-        match &mut self.encoding {
-            Encoding::Listpack(lp) => lp.insert(member, score),
-            Encoding::Skiplist(sl) => sl.insert(member, score),
-        }
-    }
-
     /// How many elements, from the first, satisfy `pred` (a prefix of the order).
     fn partition_point(&self, pred: impl Fn(f64, &[u8]) -> bool) -> usize {
         match &self.encoding {
@@ -417,85 +184,4 @@ impl ZSet {
             Encoding::Skiplist(sl) => sl.partition_point(pred),
         }
     }
-
-    /// The ranks `lo..hi` of the elements with scores in range.
-    fn score_span(&self, min: &ScoreBound, max: &ScoreBound) -> (usize, usize) {
-        let lo = self.partition_point(|score, _| min.below_min(score));
-        let hi = self.partition_point(|score, _| max.within_max(score));
-        (lo, hi.max(lo))
-    }
-
-    /// The ranks `lo..hi` of the elements with members in range.
-    fn lex_span(&self, min: &LexBound, max: &LexBound) -> (usize, usize) {
-        let lo = self.partition_point(|_, member| min.below_min(member));
-        let hi = self.partition_point(|_, member| max.within_max(member));
-        (lo, hi.max(lo))
-    }
-
-    /// Ranks `lo..hi` after a LIMIT `offset`/`limit` counted in `rev` order.
-    fn limited(
-        &self,
-        lo: usize,
-        hi: usize,
-        rev: bool,
-        offset: usize,
-        limit: Option<usize>,
-    ) -> Range<'_> {
-        let skip = offset.min(hi - lo);
-        let count = (hi - lo - skip).min(limit.unwrap_or(usize::MAX));
-        let first = if rev { hi - skip - count } else { lo + skip };
-        self.ranks(first, count, rev)
-    }
-
-    /// The `count` elements from ascending rank `first`, yielded from the last
-    /// of them down if `rev`.
-    fn ranks(&self, first: usize, count: usize, rev: bool) -> Range<'_> {
-        match &self.encoding {
-            Encoding::Listpack(lp) => Range::listpack(&lp.entries()[first..first + count], rev),
-            Encoding::Skiplist(sl) => {
-                let start = if rev {
-                    (first + count).checked_sub(1)
-                } else {
-                    Some(first)
-                };
-                let at = start
-                    .filter(|_| count > 0)
-                    .and_then(|rank| sl.node_at(rank));
-                Range::skiplist(sl, at, count, rev)
-            }
-        }
-    }
-
-    /// Removes ascending ranks `start..end`; how many went.
-    fn remove_ranks(&mut self, start: usize, end: usize) -> usize {
-        match &mut self.encoding {
-            Encoding::Listpack(lp) => lp.remove_ranks(start, end),
-            Encoding::Skiplist(sl) => sl.remove_ranks(start, end),
-        }
-        end - start
-    }
-
-    fn pop(&mut self, n: usize, highest: bool) -> Vec<(Bytes, f64)> {
-        let count = n.min(self.len());
-        let first = if highest { self.len() - count } else { 0 };
-        let popped = self
-            .ranks(first, count, highest)
-            .map(|(m, s)| (m.clone(), s))
-            .collect();
-        self.remove_ranks(first, first + count);
-        popped
-    }
-}
-
-/// Redis's reading of ranks `start..=stop` over `len` elements, negative ranks
-/// counting from the end: the first rank and how many follow.
-fn rank_window(start: i64, stop: i64, len: usize) -> (usize, usize) {
-    let len = i64::try_from(len).unwrap_or(i64::MAX);
-    let from_end = |rank: i64| if rank < 0 { rank + len } else { rank };
-    let start = from_end(start).max(0);
-    let stop = from_end(stop).min(len - 1);
-    if start > stop {
-        return (0, 0);
-    }
-    (start as usize, (stop - start + 1) as usize)
 }
