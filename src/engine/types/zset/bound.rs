@@ -11,7 +11,7 @@
 
 use bytes::Bytes;
 
-use super::strtod::strtod;
+use super::strtod::{is_c_space, strtod};
 
 /// A sorted-set error, rendered with Redis's exact text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -39,9 +39,7 @@ pub enum ZsetError {
 /// [`ZsetError::NotAFloat`] for an empty argument, leading or trailing bytes that
 /// are not part of the number, NaN, or a value that overflows or underflows to 0.
 pub fn parse_score(arg: &[u8]) -> Result<f64, ZsetError> {
-    let leading_space = arg
-        .first()
-        .is_some_and(|&b| b.is_ascii_whitespace() || b == 0x0b);
+    let leading_space = arg.first().is_some_and(|&b| is_c_space(b));
     let parsed = strtod(arg);
     if arg.is_empty()
         || leading_space
@@ -192,8 +190,8 @@ mod tests {
     #[test]
     fn scores_redis_rejects() {
         let cases: &[&[u8]] = &[
-            b"", b" 1", b"1 ", b"\t1", b"infinit", b"nan", b"-nan", b"NaN(1)", b"1e400", b"-1e400",
-            b"1e-400", b"0x", b".", b"1e", b"1_0", b"abc", b"2\0", b"2\0x", b"-",
+            b"", b" 1", b"1 ", b"\t1", b"\x0b1", b"infinit", b"nan", b"-nan", b"NaN(1)", b"1e400",
+            b"-1e400", b"1e-400", b"0x", b".", b"1e", b"1_0", b"abc", b"2\0", b"2\0x", b"-",
         ];
         for &text in cases {
             assert_eq!(parse_score(text), Err(ZsetError::NotAFloat), "{text:?}");

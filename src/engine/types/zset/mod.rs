@@ -18,10 +18,11 @@
 //! score/contains O(1); insert, update, remove, rank, element at a rank O(log n);
 //! a range by rank, score or lex, with any LIMIT offset, O(log n + k); counts
 //! O(log n); pops and range removals O(log n + k). Memory per element, on 64-bit:
-//! a 64-byte node (plus the arena's growth slack), on average about 9 bytes of
-//! upper-level links (one node in four has any), 46–92 bytes of hash-map bucket
-//! depending on its fill, 24 bytes of shared `Bytes` header, and the member
-//! itself: about 150–190 bytes plus the member, before allocator rounding.
+//! a 64-byte node (plus the arena's growth slack); about 10 bytes of upper-level
+//! links on average (one node in four has any); a 41-byte hash-map bucket at a
+//! load between 7/16 and 7/8, so 47–94 bytes; a 24-byte header shared by the
+//! node's and the map's `Bytes`; and the member. Measured with 1M elements of
+//! 19 bytes: `mem_usage` 199 and resident memory 222 bytes per element.
 //!
 //! Members passed in are copied when they join a set: a member sliced from a
 //! connection's read buffer must not keep that whole buffer alive.
@@ -32,6 +33,8 @@ mod listpack;
 #[cfg(test)]
 mod proptests;
 mod range;
+#[cfg(test)]
+mod redis_diff;
 mod skiplist;
 mod strtod;
 #[cfg(test)]
@@ -59,6 +62,20 @@ fn key_cmp(score: f64, member: &[u8], other_score: f64, other_member: &[u8]) -> 
 }
 
 /// A sorted set.
+///
+/// ```
+/// use shardcar::engine::types::zset::{parse_score, ListpackLimits, ScoreBound, ZSet};
+///
+/// let limits = ListpackLimits::default(); // from CONFIG, in the engine
+/// let mut zset = ZSet::new();
+/// zset.insert(b"alice", parse_score(b"1.5")?, limits)?;
+/// zset.insert(b"bob", parse_score(b"+inf")?, limits)?;
+/// let min = ScoreBound::parse(b"(1.5")?;
+/// let above: Vec<_> = zset.range_by_score(&min, &ScoreBound::MAX, false, 0, None).collect();
+/// assert_eq!(above, [(&"bob".into(), f64::INFINITY)]);
+/// assert_eq!((zset.rank(b"alice", true), zset.encoding()), (Some(1), "listpack"));
+/// # Ok::<(), shardcar::engine::types::zset::ZsetError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct ZSet {
     encoding: Encoding,

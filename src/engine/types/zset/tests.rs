@@ -520,25 +520,37 @@ fn big_set_stays_consistent_and_compacts() {
     assert_eq!(ranks, (0..zset.len()).collect::<Vec<_>>());
 }
 
-/// A rough timing of the big encoding: `cargo test --release --lib zset -- --ignored --nocapture`.
+/// Resident memory of this process, in bytes (Linux), for the report below.
+fn resident_bytes() -> Option<usize> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// A rough report on the big encoding, timings and bytes per element:
+/// `cargo test --release --lib zset::tests::report -- --ignored --nocapture`.
 #[test]
-#[ignore = "timing report, not a check"]
-fn timing_of_the_big_encoding() {
-    use std::time::Instant as WallClock;
+#[ignore = "a report to read, not a check"]
+fn report_on_the_big_encoding() {
+    use tokio::time::Instant as WallClock;
     const N: u32 = 1_000_000;
     let limits = ListpackLimits::default();
+    let members: Vec<String> = (0..N).map(|i| format!("member:{i:012}")).collect();
+    let before = resident_bytes().unwrap_or(0);
     let mut zset = ZSet::new();
     let started = WallClock::now();
-    for i in 0..N {
+    for (i, member) in (0..N).zip(&members) {
         let score = f64::from(i.wrapping_mul(2_654_435_761) % N);
-        zset.insert(format!("member:{i}").as_bytes(), score, limits)
-            .unwrap();
+        zset.insert(member.as_bytes(), score, limits).unwrap();
     }
-    let inserted = started.elapsed();
+    let insert_time = started.elapsed() / N;
+    let resident = resident_bytes().unwrap_or(0).saturating_sub(before) / N as usize;
     let started = WallClock::now();
-    let ranked: usize = (0..N)
+    let ranks: usize = members
+        .iter()
         .step_by(10)
-        .filter_map(|i| zset.rank(format!("member:{i}").as_bytes(), false))
+        .filter_map(|m| zset.rank(m.as_bytes(), false))
         .sum();
     let rank_time = started.elapsed() / (N / 10);
     let started = WallClock::now();
@@ -547,9 +559,9 @@ fn timing_of_the_big_encoding() {
         .sum();
     let range_time = started.elapsed() / 1000;
     println!(
-        "{N} inserts: {inserted:?} ({:?}/op); rank: {rank_time:?}; 10-element range: {range_time:?}; \
-         ~{} bytes/element (20-byte members); checksums {ranked} {listed}",
-        inserted / N,
+        "{N} elements, 19-byte members: insert {insert_time:?}/op, rank {rank_time:?}, \
+         10-element range {range_time:?}; mem_usage {} B/element, resident {resident} B/element \
+         (checksums {ranks} {listed})",
         zset.mem_usage() / N as usize,
     );
 }
