@@ -3,4 +3,5 @@
 //! # Layout
 //! - [`resp`]: RESP2/RESP3 frames, incremental zero-copy decoding, encoding, limits.
 
+pub mod proxy;
 pub mod resp;
