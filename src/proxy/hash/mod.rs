@@ -114,6 +114,13 @@ impl HashKind {
     ///
     /// This is the raw function; routing uses [`HashKind::dispatch_hash`],
     /// which maps the empty key to 0.
+    ///
+    /// ```
+    /// use shardcar::proxy::hash::HashKind;
+    ///
+    /// // The value twemproxy's own test suite expects.
+    /// assert_eq!(HashKind::Fnv1a64.hash(b"apple"), 1_488_911_807);
+    /// ```
     pub fn hash(self, key: &[u8]) -> u32 {
         match self {
             HashKind::OneAtATime => one_at_a_time(key),

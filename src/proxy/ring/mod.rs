@@ -106,6 +106,23 @@ pub struct ServerSpec<'a> {
 }
 
 /// An immutable key-hash → server map for one pool.
+///
+/// # Example
+///
+/// ```
+/// use shardcar::proxy::hash::HashKind;
+/// use shardcar::proxy::ring::{Distribution, Ring, ServerSpec};
+///
+/// let servers = [
+///     ServerSpec { name: "127.0.0.1:7001", weight: 1 },
+///     ServerSpec { name: "cache-b", weight: 2 },
+///     ServerSpec { name: "node-c-long-name", weight: 3 },
+/// ];
+/// let ring = Ring::new(Distribution::Ketama, &servers);
+/// let hash = HashKind::Fnv1a64.dispatch_hash(b"key:0");
+/// // Where nutcracker 0.5.0 puts "key:0" in the same pool: "cache-b".
+/// assert_eq!(ring.server_for(hash), Some(1));
+/// ```
 #[derive(Debug, Clone)]
 pub struct Ring {
     table: Table,
@@ -132,7 +149,9 @@ impl Ring {
     /// Builds the ring over the servers for which `is_live(index)` holds,
     /// as twemproxy does after ejecting the others.
     ///
-    /// Lookups still return indices into the full `servers` slice.
+    /// Lookups still return indices into the full `servers` slice. With no
+    /// live server every lookup gives `None` (twemproxy then fails the
+    /// request with "Connection refused").
     pub fn with_live(
         dist: Distribution,
         servers: &[ServerSpec<'_>],
@@ -156,31 +175,18 @@ impl Ring {
     /// With [`Distribution::Random`] the hash is ignored and a live server
     /// is drawn at random.
     pub fn server_for(&self, hash: u32) -> Option<usize> {
-        self.server_for_with(hash, &mut rand::thread_rng())
+        match &self.table {
+            Table::Random { servers } => pick_random(servers, &mut rand::thread_rng()),
+            table => table.lookup(hash),
+        }
     }
 
     /// [`Ring::server_for`] drawing from `rng` for [`Distribution::Random`].
     pub fn server_for_with<R: Rng + ?Sized>(&self, hash: u32, rng: &mut R) -> Option<usize> {
-        let server = match &self.table {
-            Table::Ketama { values, servers } => {
-                let at = values.partition_point(|&point| point < hash);
-                // Past the last point the ring wraps around to the first.
-                let at = if at == values.len() { 0 } else { at };
-                *servers.get(at)?
-            }
-            Table::Modula { ends, servers } => {
-                let total = *ends.last()?;
-                let slot = u64::from(hash) % total;
-                servers[ends.partition_point(|&end| end <= slot)]
-            }
-            Table::Random { servers } => {
-                if servers.is_empty() {
-                    return None;
-                }
-                servers[rng.gen_range(0..servers.len())]
-            }
-        };
-        Some(server as usize)
+        match &self.table {
+            Table::Random { servers } => pick_random(servers, rng),
+            table => table.lookup(hash),
+        }
     }
 
     /// Number of points on the ketama continuum, slots of the modula table,
@@ -197,6 +203,36 @@ impl Ring {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+impl Table {
+    /// The server for `hash` on a ketama or modula table.
+    fn lookup(&self, hash: u32) -> Option<usize> {
+        let server = match self {
+            Table::Ketama { values, servers } => {
+                let at = values.partition_point(|&point| point < hash);
+                // Past the last point the ring wraps around to the first.
+                let at = if at == values.len() { 0 } else { at };
+                *servers.get(at)?
+            }
+            Table::Modula { ends, servers } => {
+                let total = *ends.last()?;
+                let slot = u64::from(hash) % total;
+                servers[ends.partition_point(|&end| end <= slot)]
+            }
+            // Random rings never hash; `server_for` draws instead.
+            Table::Random { .. } => return None,
+        };
+        Some(server as usize)
+    }
+}
+
+/// A uniformly drawn server; `None` when there is none.
+fn pick_random<R: Rng + ?Sized>(servers: &[u32], rng: &mut R) -> Option<usize> {
+    if servers.is_empty() {
+        return None;
+    }
+    Some(servers[rng.gen_range(0..servers.len())] as usize)
 }
 
 /// Server indices in twemproxy's order: by identity length, then bytes.
@@ -218,8 +254,10 @@ fn ketama_table(servers: &[ServerSpec<'_>], live: &[u32]) -> Table {
         let server = servers[index as usize];
         let digests = ketama_digests(server.weight, total_weight, live.len());
         points.reserve(digests * POINTS_PER_DIGEST);
+        let mut label = Vec::with_capacity(server.name.len() + 8);
         for n in 0..digests {
-            let digest = md5_digest(&point_label(server.name, n));
+            write_label(&mut label, server.name, n);
+            let digest = md5_digest(&label);
             points.extend((0..POINTS_PER_DIGEST).map(|w| (digest_word(&digest, w), index)));
         }
     }
@@ -245,12 +283,14 @@ fn ketama_digests(weight: u32, total_weight: u32, live: usize) -> usize {
     share.floor() as usize
 }
 
-/// The label hashed for a server's `n`-th digest: `"<identity>-<n>"`, cut
-/// to the size of twemproxy's buffer.
-fn point_label(name: &str, n: usize) -> Vec<u8> {
-    let mut label = format!("{name}-{n}").into_bytes();
+/// Writes into `label` the bytes hashed for a server's `n`-th digest:
+/// `"<identity>-<n>"`, cut to the size of twemproxy's buffer.
+fn write_label(label: &mut Vec<u8>, name: &str, n: usize) {
+    label.clear();
+    label.extend_from_slice(name.as_bytes());
+    label.push(b'-');
+    label.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
     label.truncate(MAX_LABEL_BUFFER - 1);
-    label
 }
 
 /// For each server index, its position in `live` (ties in the continuum
