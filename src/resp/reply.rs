@@ -177,7 +177,8 @@ impl ReplyState {
         limits: &Limits,
         buf: &mut BytesMut,
     ) -> Result<Option<Bytes>, ProtocolError> {
-        let Some(cr) = self.line_end(buf, limits.max_bulk_len)? else {
+        // The text may be as long as a bulk string, plus its type byte.
+        let Some(cr) = self.line_end(buf, limits.max_bulk_len.saturating_add(1))? else {
             return Ok(None);
         };
         let text = buf.split_to(cr).freeze().slice(1..);
@@ -323,3 +324,6 @@ fn verbatim(data: Bytes) -> Result<Frame, ProtocolError> {
         _ => Err(ProtocolError::InvalidVerbatim),
     }
 }
+
+#[cfg(test)]
+mod tests;
