@@ -16,12 +16,17 @@ mod bitmap;
 mod connection;
 mod error;
 mod hash;
+mod hash_incr;
+mod hash_scan;
 mod hyperloglog;
 mod keys;
 mod list;
+mod members;
 mod pubsub;
 mod server;
 mod set;
+mod set_algebra;
+mod set_random;
 mod string;
 mod transaction;
 mod zset;
@@ -142,7 +147,11 @@ fn families() -> Vec<&'static [(&'static str, Handler)]> {
         hyperloglog::COMMANDS,
         list::COMMANDS,
         hash::COMMANDS,
+        hash_incr::COMMANDS,
+        hash_scan::COMMANDS,
         set::COMMANDS,
+        set_random::COMMANDS,
+        set_algebra::COMMANDS,
         zset::COMMANDS,
         keys::COMMANDS,
         server::COMMANDS,

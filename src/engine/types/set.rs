@@ -41,6 +41,15 @@ impl Member<'_> {
         }
     }
 
+    /// The same member in one canonical form (an integer when its text is one),
+    /// so members from sets of different encodings compare and hash alike.
+    pub fn normalized(self) -> Self {
+        match self {
+            Member::Str(b) => as_int(b).map_or(self, Member::Int),
+            Member::Int(_) => self,
+        }
+    }
+
     /// Calls `f` with the member's bytes, formatting an integer on the stack.
     pub fn with_bytes<R>(self, f: impl FnOnce(&[u8]) -> R) -> R {
         match self {
@@ -364,6 +373,15 @@ mod tests {
         assert!(!dst.insert_member(Member::Int(42), &l));
         assert!(dst.insert_member(from_strs[0], &l));
         assert_eq!(dst.encoding(), "hashtable");
+    }
+
+    #[test]
+    fn normalized_members_compare_across_encodings() {
+        let five = Bytes::from("5");
+        let text = Bytes::from("05");
+        assert_eq!(Member::Str(&five).normalized(), Member::Int(5));
+        assert_eq!(Member::Str(&text).normalized(), Member::Str(&text));
+        assert_eq!(Member::Int(5).normalized(), Member::Int(5));
     }
 
     #[test]
