@@ -1,0 +1,753 @@
+//! The set family of the bundled engine, over the wire: SADD…SSCAN, the algebra
+//! and its STORE forms, errors with Redis 7.0's exact texts, RESP3 reply types,
+//! encodings at the thresholds, and SSCAN's guarantee under churn.
+
+mod support;
+
+use redis::aio::MultiplexedConnection;
+use redis::{FromRedisValue, Value};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use support::{cmd, Engine, Raw};
+
+/// Runs a command that must succeed.
+async fn q<T: FromRedisValue>(con: &mut MultiplexedConnection, args: &[&str]) -> T {
+    let mut c = redis::cmd(args[0]);
+    for a in &args[1..] {
+        c.arg(*a);
+    }
+    c.query_async(con)
+        .await
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+/// A reply of members as a sorted set, for order-free comparisons.
+async fn members(con: &mut MultiplexedConnection, args: &[&str]) -> BTreeSet<String> {
+    let got: Vec<String> = q(con, args).await;
+    let set: BTreeSet<String> = got.iter().cloned().collect();
+    assert_eq!(set.len(), got.len(), "{args:?} replied a member twice");
+    set
+}
+
+fn set_of(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// Asserts the exact error reply of a command.
+async fn err(raw: &mut Raw, args: &[&str], text: &str) {
+    raw.roundtrip(&cmd(args), format!("-{text}\r\n").as_bytes())
+        .await;
+}
+
+const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+/// OBJECT ENCODING if the engine has it; otherwise what SSCAN shows of it: an
+/// intset (≥ 2 members) comes whole in one call even with COUNT 1.
+async fn encoding(con: &mut MultiplexedConnection, key: &str) -> String {
+    let mut c = redis::cmd("OBJECT");
+    c.arg("ENCODING").arg(key);
+    match c.query_async::<String>(con).await {
+        Ok(encoding) => encoding,
+        Err(e) if e.to_string().contains("unknown command") => {
+            let len: usize = q(con, &["SCARD", key]).await;
+            assert!(len >= 2, "scan tells encodings apart from 2 members on");
+            let (cursor, items): (String, Vec<String>) =
+                q(con, &["SSCAN", key, "0", "COUNT", "1"]).await;
+            let whole = cursor == "0" && items.len() == len;
+            (if whole { "intset" } else { "hashtable" }).to_string()
+        }
+        Err(e) => panic!("OBJECT ENCODING: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn add_remove_and_test_members() {
+    let engine = Engine::start().await;
+    let mut con = engine.conn().await;
+    assert_eq!(
+        q::<i64>(&mut con, &["SADD", "s", "3", "1", "2", "3"]).await,
+        3
+    );
+    assert_eq!(q::<i64>(&mut con, &["SADD", "s", "1", "-5"]).await, 1);
+    // An intset replies in ascending order, as Redis's.
+    assert_eq!(
+        q::<Vec<String>>(&mut con, &["SMEMBERS", "s"]).await,
+        ["-5", "1", "2", "3"]
+    );
+    assert_eq!(q::<i64>(&mut con, &["SCARD", "s"]).await, 4);
+    assert_eq!(q::<i64>(&mut con, &["SCARD", "nokey"]).await, 0);
+    assert_eq!(q::<i64>(&mut con, &["SISMEMBER", "s", "2"]).await, 1);
+    assert_eq!(q::<i64>(&mut con, &["SISMEMBER", "s", "02"]).await, 0);
+    assert_eq!(q::<i64>(&mut con, &["SISMEMBER", "nokey", "2"]).await, 0);
+    let got: Vec<i64> = q(&mut con, &["SMISMEMBER", "s", "1", "9", "-5"]).await;
+    assert_eq!(got, [1, 0, 1]);
+    let got: Vec<i64> = q(&mut con, &["SMISMEMBER", "nokey", "1", "2"]).await;
+    assert_eq!(got, [0, 0]);
+    assert_eq!(q::<i64>(&mut con, &["SADD", "s", "a", ""]).await, 2);
+    assert_eq!(q::<i64>(&mut con, &["SISMEMBER", "s", ""]).await, 1);
+    assert_eq!(
+        q::<i64>(&mut con, &["SREM", "s", "1", "zz", "a", "1"]).await,
+        2
+    );
+    assert_eq!(q::<i64>(&mut con, &["SREM", "nokey", "1"]).await, 0);
+    assert_eq!(
+        members(&mut con, &["SMEMBERS", "s"]).await,
+        set_of(&["-5", "2", "3", ""])
+    );
+    assert!(q::<Vec<String>>(&mut con, &["SMEMBERS", "nokey"])
+        .await
+        .is_empty());
+}
+
+#[tokio::test]
+async fn removing_the_last_member_deletes_the_key() {
+    let engine = Engine::start().await;
+    let mut con = engine.conn().await;
+    for (key, member) in [("ints", "1"), ("strs", "a")] {
+        q::<i64>(&mut con, &["SADD", key, member]).await;
+        assert_eq!(q::<i64>(&mut con, &["SREM", key, member]).await, 1);
+        // The key is gone: it can be reused as a hash.
+        assert_eq!(q::<i64>(&mut con, &["HSET", key, "f", "v"]).await, 1);
+    }
+}
+
+#[tokio::test]
+async fn wrongtype_for_every_command() {
+    let engine = Engine::start().await;
+    let mut raw = Raw::connect(engine.addr).await;
+    raw.roundtrip(&cmd(&["HSET", "h", "f", "v"]), b":1\r\n")
+        .await;
+    raw.roundtrip(&cmd(&["SADD", "s", "m"]), b":1\r\n").await;
+    let commands: &[&[&str]] = &[
+        &["SADD", "h", "m"],
+        &["SREM", "h", "m"],
+        &["SMEMBERS", "h"],
+        &["SISMEMBER", "h", "m"],
+        &["SMISMEMBER", "h", "m"],
+        &["SCARD", "h"],
+        &["SPOP", "h"],
+        &["SPOP", "h", "0"],
+        &["SRANDMEMBER", "h"],
+        &["SRANDMEMBER", "h", "0"],
+        &["SSCAN", "h", "0"],
+        &["SMOVE", "h", "s", "m"],
+        &["SMOVE", "s", "h", "m"],
+        &["SINTER", "s", "h"],
+        &["SINTER", "nokey", "h"],
+        &["SUNION", "nokey", "h"],
+        &["SDIFF", "nokey", "h"],
+        &["SDIFF", "s", "h"],
+        &["SINTERCARD", "2", "nokey", "h"],
+        &["SINTERSTORE", "d", "nokey", "h"],
+        &["SUNIONSTORE", "d", "s", "h"],
+        &["SDIFFSTORE", "d", "s", "h"],
+    ];
+    for args in commands {
+        err(&mut raw, args, WRONGTYPE).await;
+    }
+    raw.roundtrip(&cmd(&["SMEMBERS", "s"]), b"*1\r\n$1\r\nm\r\n")
+        .await;
+    raw.roundtrip(&cmd(&["SCARD", "d"]), b":0\r\n").await;
+}
+
+#[tokio::test]
+async fn smove() {
+    let engine = Engine::start().await;
+    let mut con = engine.conn().await;
+    let mut raw = Raw::connect(engine.addr).await;
+    q::<i64>(&mut con, &["SADD", "src", "a", "b", "1"]).await;
+    q::<i64>(&mut con, &["HSET", "h", "f", "v"]).await;
+    assert_eq!(
+        q::<i64>(&mut con, &["SMOVE", "src", "dst", "a"]).await,
+        1,
+        "dst created"
+    );
+    assert_eq!(
+        q::<i64>(&mut con, &["SMOVE", "src", "dst", "a"]).await,
+        0,
+        "no longer in src"
+    );
+    assert_eq!(
+        q::<i64>(&mut con, &["SMOVE", "src", "src", "b"]).await,
+        1,
+        "same set holding it"
+    );
+    assert_eq!(q::<i64>(&mut con, &["SMOVE", "src", "src", "zz"]).await, 0);
+    q::<i64>(&mut con, &["SADD", "dst", "b"]).await;
+    assert_eq!(
+        q::<i64>(&mut con, &["SMOVE", "src", "dst", "b"]).await,
+        1,
+        "already in dst"
+    );
+    assert_eq!(
+        members(&mut con, &["SMEMBERS", "src"]).await,
+        set_of(&["1"])
+    );
+    assert_eq!(
+        members(&mut con, &["SMEMBERS", "dst"]).await,
+        set_of(&["a", "b"])
+    );
+    // A missing source answers 0 before the destination's type is checked.
+    assert_eq!(q::<i64>(&mut con, &["SMOVE", "nokey", "h", "a"]).await, 0);
+    err(&mut raw, &["SMOVE", "src", "h", "zz"], WRONGTYPE).await;
+    assert_eq!(q::<i64>(&mut con, &["SMOVE", "src", "ints", "1"]).await, 1);
+    q::<i64>(&mut con, &["SADD", "ints", "2"]).await;
+    assert_eq!(
+        encoding(&mut con, "ints").await,
+        "intset",
+        "SMOVE creates dst as SADD would"
+    );
+    // The source went with its last member.
+    assert_eq!(q::<i64>(&mut con, &["HSET", "src", "f", "v"]).await, 1);
+}
+
+#[tokio::test]
+async fn spop() {
+    let engine = Engine::start().await;
+    let mut con = engine.conn().await;
+    let mut raw = Raw::connect(engine.addr).await;
+    for (key, items) in [
+        ("ints", ["1", "2", "3", "4", "5"]),
+        ("strs", ["a", "b", "c", "d", "e"]),
+    ] {
+        let mut args = vec!["SADD", key];
+        args.extend(items);
+        q::<i64>(&mut con, &args).await;
+        let all = set_of(&items);
+        let one: String = q(&mut con, &["SPOP", key]).await;
+        assert!(all.contains(&one));
+        let two = members(&mut con, &["SPOP", key, "2"]).await;
+        assert_eq!(two.len(), 2);
+        assert!(!two.contains(&one));
+        assert!(q::<Vec<String>>(&mut con, &["SPOP", key, "0"])
+            .await
+            .is_empty());
+        let rest = members(&mut con, &["SMEMBERS", key]).await;
+        assert_eq!(rest.len(), 2);
+        let last = members(&mut con, &["SPOP", key, "10"]).await;
+        assert_eq!(last, rest, "a count ≥ SCARD takes everything");
+        assert_eq!(
+            q::<i64>(&mut con, &["HSET", key, "f", "v"]).await,
+            1,
+            "the key is gone"
+        );
+    }
+    q::<i64>(&mut con, &["SADD", "one", "x"]).await;
+    assert_eq!(q::<String>(&mut con, &["SPOP", "one"]).await, "x");
+    assert_eq!(q::<i64>(&mut con, &["SCARD", "one"]).await, 0);
+    assert_eq!(
+        q::<Option<String>>(&mut con, &["SPOP", "nokey"]).await,
+        None
+    );
+    assert!(q::<Vec<String>>(&mut con, &["SPOP", "nokey", "3"])
+        .await
+        .is_empty());
+    let positive = "ERR value is out of range, must be positive";
+    for count in ["-1", "x", "1.5", "9223372036854775808"] {
+        err(&mut raw, &["SPOP", "nokey", count], positive).await;
+    }
+    err(&mut raw, &["SPOP", "s", "1", "2"], "ERR syntax error").await;
+}
+
+#[tokio::test]
+async fn srandmember() {
+    let engine = Engine::start().await;
+    let mut con = engine.conn().await;
+    let mut raw = Raw::connect(engine.addr).await;
+    for (key, items) in [
+        ("ints", ["1", "2", "3", "4", "5"]),
+        ("strs", ["a", "b", "c", "d", "e"]),
+    ] {
+        let mut args = vec!["SADD", key];
+        args.extend(items);
+        q::<i64>(&mut con, &args).await;
+        let all = set_of(&items);
+        assert!(all.contains(&q::<String>(&mut con, &["SRANDMEMBER", key]).await));
+        assert_eq!(members(&mut con, &["SRANDMEMBER", key, "3"]).await.len(), 3);
+        assert_eq!(members(&mut con, &["SRANDMEMBER", key, "9"]).await, all);
+        let repeated: Vec<String> = q(&mut con, &["SRANDMEMBER", key, "-12"]).await;
+        assert_eq!(repeated.len(), 12, "exactly |count|, repeats allowed");
+        assert!(repeated.iter().all(|m| all.contains(m)));
+        assert!(q::<Vec<String>>(&mut con, &["SRANDMEMBER", key, "0"])
+            .await
+            .is_empty());
+        assert_eq!(
+            q::<i64>(&mut con, &["SCARD", key]).await,
+            5,
+            "nothing removed"
+        );
+    }
+    assert_eq!(
+        q::<Option<String>>(&mut con, &["SRANDMEMBER", "nokey"]).await,
+        None
+    );
+    assert!(q::<Vec<String>>(&mut con, &["SRANDMEMBER", "nokey", "-3"])
+        .await
+        .is_empty());
+    let range = "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
+    err(
+        &mut raw,
+        &["SRANDMEMBER", "nokey", "-9223372036854775808"],
+        range,
+    )
+    .await;
+    err(
+        &mut raw,
+        &["SRANDMEMBER", "ints", "x"],
+        "ERR value is not an integer or out of range",
+    )
+    .await;
+    err(
+        &mut raw,
+        &["SRANDMEMBER", "ints", "1", "2"],
+        "ERR syntax error",
+    )
+    .await;
+    err(
+        &mut raw,
+        &["SRANDMEMBER", "ints", "-9223372036854775807"],
+        "ERR value is out of range, at most 1048576 repeated picks are served",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn srandmember_is_roughly_uniform_in_both_encodings() {
+    let engine = Engine::start().await;
+    let mut con = engine.conn().await;
+    for (key, prefix) in [("ints", ""), ("strs", "m")] {
+        for i in 0..20 {
+            q::<i64>(&mut con, &["SADD", key, &format!("{prefix}{i}")]).await;
+        }
+        // Holes in the table: removed members must never come back.
+        for i in (0..20).step_by(2) {
+            q::<i64>(&mut con, &["SREM", key, &format!("{prefix}{i}")]).await;
+        }
+        let picks: Vec<String> = q(&mut con, &["SRANDMEMBER", key, "-4000"]).await;
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for p in picks {
+            *counts.entry(p).or_default() += 1;
+        }
+        assert_eq!(
+            counts.len(),
+            10,
+            "{key}: only the 10 members left, each drawn"
+        );
+        assert!(
+            counts.values().all(|&c| (280..520).contains(&c)),
+            "{key}: {counts:?}"
+        );
+    }
+    assert_eq!(encoding(&mut con, "ints").await, "intset");
+    assert_eq!(encoding(&mut con, "strs").await, "hashtable");
+}
+
+#[tokio::test]
+async fn intersection_union_difference() {
+    let engine = Engine::start().await;
+    let mut con = engine.conn().await;
+    q::<i64>(&mut con, &["SADD", "a", "1", "2", "3", "4"]).await; // intset
+    q::<i64>(&mut con, &["SADD", "b", "3", "4", "5", "x"]).await; // table
+    q::<i64>(&mut con, &["SADD", "c", "4", "x", "y"]).await;
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["SINTER", "a", "b"], &["3", "4"]),
+        (&["SINTER", "a", "b", "c"], &["4"]),
+        (&["SINTER", "b", "c"], &["4", "x"]),
+        (&["SINTER", "a"], &["1", "2", "3", "4"]),
+        (&["SINTER", "a", "nokey"], &[]),
+        (&["SINTER", "a", "a"], &["1", "2", "3", "4"]),
+        (&["SUNION", "a", "b"], &["1", "2", "3", "4", "5", "x"]),
+        (
+            &["SUNION", "a", "nokey", "c"],
+            &["1", "2", "3", "4", "x", "y"],
+        ),
+        (&["SUNION", "nokey"], &[]),
+        (&["SDIFF", "a", "b"], &["1", "2"]),
+        (&["SDIFF", "b", "a"], &["5", "x"]),
+        (&["SDIFF", "b", "a", "c"], &["5"]),
+        (&["SDIFF", "a", "nokey"], &["1", "2", "3", "4"]),
+        (&["SDIFF", "nokey", "a"], &[]),
+        (&["SDIFF", "a", "a"], &[]),
+    ];
+    for (args, want) in cases {
+        assert_eq!(members(&mut con, args).await, set_of(want), "{args:?}");
+    }
+}
+
+#[tokio::test]
+async fn difference_against_many_sources() {
+    // Many sources make the engine remove their members from a copy of the first.
+    let engine = Engine::start().await;
+    let mut con = engine.conn().await;
+    q::<i64>(&mut con, &["SADD", "first", "a", "b", "c", "7"]).await;
+    let mut args = vec!["SDIFF".to_string(), "first".into()];
+    for i in 0..50 {
+        let key = format!("src{i}");
+        q::<i64>(&mut con, &["SADD", &key, &format!("other{i}"), "7"]).await;
+        args.push(key);
+    }
+    q::<i64>(&mut con, &["SADD", "src0", "b"]).await;
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(members(&mut con, &args).await, set_of(&["a", "c"]));
+}
+
+#[tokio::test]
+async fn store_forms() {
+    let engine = Engine::start().await;
+    let mut con = engine.conn().await;
+    q::<i64>(&mut con, &["SADD", "a", "1", "2", "3"]).await;
+    q::<i64>(&mut con, &["SADD", "b", "2", "3", "x"]).await;
+    assert_eq!(q::<i64>(&mut con, &["SINTERSTORE", "d", "a", "b"]).await, 2);
+    assert_eq!(
+        members(&mut con, &["SMEMBERS", "d"]).await,
+        set_of(&["2", "3"])
+    );
+    assert_eq!(
+        encoding(&mut con, "d").await,
+        "intset",
+        "an all-integer result, from a table source"
+    );
+    assert_eq!(q::<i64>(&mut con, &["SUNIONSTORE", "d", "a", "b"]).await, 4);
+    assert_eq!(
+        members(&mut con, &["SMEMBERS", "d"]).await,
+        set_of(&["1", "2", "3", "x"])
+    );
+    assert_eq!(q::<i64>(&mut con, &["SDIFFSTORE", "d", "a", "b"]).await, 1);
+    assert_eq!(members(&mut con, &["SMEMBERS", "d"]).await, set_of(&["1"]));
+    // The destination may be a source.
+    assert_eq!(q::<i64>(&mut con, &["SUNIONSTORE", "a", "a", "b"]).await, 4);
+    assert_eq!(
+        members(&mut con, &["SMEMBERS", "a"]).await,
+        set_of(&["1", "2", "3", "x"])
+    );
+    // An empty result deletes the destination.
+    assert_eq!(
+        q::<i64>(&mut con, &["SINTERSTORE", "d", "a", "nokey"]).await,
+        0
+    );
+    assert_eq!(
+        q::<i64>(&mut con, &["HSET", "d", "f", "v"]).await,
+        1,
+        "d was deleted"
+    );
+    // A destination of another type is overwritten, as Redis does.
+    assert_eq!(q::<i64>(&mut con, &["SDIFFSTORE", "d", "a", "b"]).await, 1);
+    assert_eq!(members(&mut con, &["SMEMBERS", "d"]).await, set_of(&["1"]));
+    assert_eq!(q::<i64>(&mut con, &["SUNIONSTORE", "e", "nokey"]).await, 0);
+    assert_eq!(q::<i64>(&mut con, &["SCARD", "e"]).await, 0);
+}
+
+#[tokio::test]
+async fn sintercard() {
+    let engine = Engine::start().await;
+    let mut con = engine.conn().await;
+    let mut raw = Raw::connect(engine.addr).await;
+    q::<i64>(&mut con, &["SADD", "a", "1", "2", "3", "x"]).await;
+    q::<i64>(&mut con, &["SADD", "b", "2", "3", "x", "y"]).await;
+    assert_eq!(q::<i64>(&mut con, &["SINTERCARD", "2", "a", "b"]).await, 3);
+    assert_eq!(q::<i64>(&mut con, &["SINTERCARD", "1", "a"]).await, 4);
+    assert_eq!(
+        q::<i64>(&mut con, &["SINTERCARD", "2", "a", "b", "LIMIT", "2"]).await,
+        2
+    );
+    assert_eq!(
+        q::<i64>(&mut con, &["SINTERCARD", "2", "a", "b", "limit", "0"]).await,
+        3
+    );
+    assert_eq!(
+        q::<i64>(&mut con, &["SINTERCARD", "2", "a", "b", "LIMIT", "9"]).await,
+        3
+    );
+    assert_eq!(
+        q::<i64>(
+            &mut con,
+            &["SINTERCARD", "1", "a", "LIMIT", "3", "LIMIT", "1"]
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        q::<i64>(&mut con, &["SINTERCARD", "2", "a", "nokey"]).await,
+        0
+    );
+    for numkeys in ["0", "-1", "x"] {
+        err(
+            &mut raw,
+            &["SINTERCARD", numkeys, "a"],
+            "ERR numkeys should be greater than 0",
+        )
+        .await;
+    }
+    let too_many = "ERR Number of keys can't be greater than number of args";
+    err(&mut raw, &["SINTERCARD", "2", "a"], too_many).await;
+    err(
+        &mut raw,
+        &["SINTERCARD", "9223372036854775807", "a"],
+        too_many,
+    )
+    .await;
+    for limit in ["-1", "x"] {
+        err(
+            &mut raw,
+            &["SINTERCARD", "1", "a", "LIMIT", limit],
+            "ERR LIMIT can't be negative",
+        )
+        .await;
+    }
+    err(
+        &mut raw,
+        &["SINTERCARD", "1", "a", "LIMIT"],
+        "ERR syntax error",
+    )
+    .await;
+    err(&mut raw, &["SINTERCARD", "1", "a", "b"], "ERR syntax error").await;
+}
+
+#[tokio::test]
+async fn sscan_options_and_errors() {
+    let engine = Engine::start().await;
+    let mut con = engine.conn().await;
+    let mut raw = Raw::connect(engine.addr).await;
+    q::<i64>(&mut con, &["SADD", "ints", "1", "10", "2", "12"]).await;
+    let (cursor, items): (String, Vec<String>) =
+        q(&mut con, &["SSCAN", "ints", "0", "COUNT", "1"]).await;
+    assert_eq!(
+        (cursor.as_str(), items),
+        ("0", vec!["1".into(), "2".into(), "10".into(), "12".into()])
+    );
+    let (_, items): (String, Vec<String>) =
+        q(&mut con, &["SSCAN", "ints", "0", "MATCH", "1*"]).await;
+    assert_eq!(items, ["1", "10", "12"]);
+    let (_, items): (String, Vec<String>) =
+        q(&mut con, &["SSCAN", "ints", "0", "MATCH", "?"]).await;
+    assert_eq!(items, ["1", "2"]);
+    err(&mut raw, &["SSCAN", "ints", "x"], "ERR invalid cursor").await;
+    err(
+        &mut raw,
+        &["SSCAN", "ints", "0", "COUNT", "0"],
+        "ERR syntax error",
+    )
+    .await;
+    err(
+        &mut raw,
+        &["SSCAN", "ints", "0", "MATCH"],
+        "ERR syntax error",
+    )
+    .await;
+    err(
+        &mut raw,
+        &["SSCAN", "ints", "0", "COUNT", "y"],
+        "ERR value is not an integer or out of range",
+    )
+    .await;
+    raw.roundtrip(
+        &cmd(&["SSCAN", "nokey", "0", "COUNT", "0"]),
+        b"*2\r\n$1\r\n0\r\n*0\r\n",
+    )
+    .await;
+}
+
+/// Every member present from the first call to the last is returned, while other
+/// members come and go between calls.
+#[tokio::test]
+async fn sscan_returns_every_stable_member_under_churn() {
+    let engine = Engine::start().await;
+    let mut con = engine.conn().await;
+    let stable: Vec<String> = (0..1000).map(|i| format!("stable{i}")).collect();
+    for chunk in stable.chunks(100) {
+        let mut args = vec!["SADD", "s"];
+        args.extend(chunk.iter().map(String::as_str));
+        q::<i64>(&mut con, &args).await;
+    }
+    assert_eq!(encoding(&mut con, "s").await, "hashtable");
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut cursor = "0".to_string();
+    for round in 0.. {
+        assert!(round < 10_000, "the scan ends");
+        let (next, items): (String, Vec<String>) = q(
+            &mut con,
+            &["SSCAN", "s", &cursor, "COUNT", "9", "MATCH", "stable*"],
+        )
+        .await;
+        seen.extend(items);
+        let burst: Vec<String> = (0..40).map(|j| format!("churn{round}-{j}")).collect();
+        let mut add = vec!["SADD", "s"];
+        add.extend(burst.iter().map(String::as_str));
+        q::<i64>(&mut con, &add).await;
+        let mut rem = vec!["SREM", "s"];
+        rem.extend(burst[..39].iter().map(String::as_str));
+        let old = format!("churn{}-39", round.max(1) - 1);
+        rem.push(&old);
+        q::<i64>(&mut con, &rem).await;
+        if next == "0" {
+            break;
+        }
+        cursor = next;
+    }
+    let missing: Vec<&String> = stable.iter().filter(|m| !seen.contains(*m)).collect();
+    assert!(missing.is_empty(), "never returned: {missing:?}");
+    assert_eq!(seen.len(), 1000, "MATCH kept the churn out");
+}
+
+#[tokio::test]
+async fn encodings_at_the_thresholds() {
+    let engine = Engine::start_with(&["--set-max-intset-entries", "4"]).await;
+    let mut con = engine.conn().await;
+    q::<i64>(&mut con, &["SADD", "s", "1", "2", "3", "4"]).await;
+    assert_eq!(encoding(&mut con, "s").await, "intset", "4 members ≤ 4");
+    q::<i64>(&mut con, &["SADD", "s", "4", "-9223372036854775808"]).await;
+    assert_eq!(encoding(&mut con, "s").await, "hashtable", "5 members");
+    q::<i64>(&mut con, &["SREM", "s", "1", "2", "3"]).await;
+    assert_eq!(
+        encoding(&mut con, "s").await,
+        "hashtable",
+        "never converts back"
+    );
+    for member in ["a", "01", "+1", "-0", " 1", "1.0", "9223372036854775808"] {
+        let key = format!("t{member}");
+        q::<i64>(&mut con, &["SADD", &key, "5", member]).await;
+        assert_eq!(
+            encoding(&mut con, &key).await,
+            "hashtable",
+            "{member:?} is not an integer"
+        );
+        assert_eq!(q::<i64>(&mut con, &["SISMEMBER", &key, member]).await, 1);
+    }
+    // Results are built like SADD builds them.
+    q::<i64>(&mut con, &["SADD", "u", "5", "6", "7"]).await;
+    q::<i64>(&mut con, &["SUNIONSTORE", "r", "u", "t01"]).await;
+    assert_eq!(encoding(&mut con, "r").await, "hashtable");
+    q::<i64>(&mut con, &["SINTERSTORE", "r", "u", "t01"]).await;
+    assert_eq!(q::<i64>(&mut con, &["SCARD", "r"]).await, 1);
+    q::<i64>(&mut con, &["SADD", "r", "8"]).await;
+    assert_eq!(
+        encoding(&mut con, "r").await,
+        "intset",
+        "{{5}} from a table source"
+    );
+}
+
+/// Writes that change nothing leave WATCH alone; writes that change something
+/// abort the watcher's transaction.
+#[tokio::test]
+async fn no_op_writes_do_not_disturb_watchers() {
+    let engine = Engine::start().await;
+    let mut con = engine.conn().await;
+    q::<i64>(&mut con, &["SADD", "s", "a"]).await;
+    let noops: &[&[&str]] = &[
+        &["SADD", "s", "a"],
+        &["SREM", "s", "zz"],
+        &["SPOP", "nokey"],
+        &["SPOP", "s", "0"],
+        &["SMOVE", "s", "t", "zz"],
+        &["SMOVE", "s", "s", "a"],
+        &["SINTERSTORE", "nokey", "nokey2"],
+    ];
+    for noop in noops {
+        let mut watcher = engine.dedicated().await;
+        redis::cmd("WATCH")
+            .arg("s")
+            .arg("t")
+            .arg("nokey")
+            .query_async::<()>(&mut watcher)
+            .await
+            .unwrap();
+        q::<Value>(&mut con, noop).await;
+        let reply: Value = redis::pipe()
+            .atomic()
+            .cmd("SCARD")
+            .arg("s")
+            .query_async(&mut watcher)
+            .await
+            .unwrap();
+        assert_ne!(reply, Value::Nil, "{noop:?} aborted the transaction");
+    }
+    let changes: &[&[&str]] = &[
+        &["SADD", "s", "b"],
+        &["SMOVE", "s", "t", "b"],
+        &["SUNIONSTORE", "nokey", "s"],
+    ];
+    for change in changes {
+        let mut watcher = engine.dedicated().await;
+        redis::cmd("WATCH")
+            .arg(change[1])
+            .query_async::<()>(&mut watcher)
+            .await
+            .unwrap();
+        q::<Value>(&mut con, change).await;
+        let reply: Value = redis::pipe()
+            .atomic()
+            .cmd("SCARD")
+            .arg("s")
+            .query_async(&mut watcher)
+            .await
+            .unwrap();
+        assert_eq!(reply, Value::Nil, "{change:?} aborts it");
+    }
+}
+
+/// Reads and discards bytes until the reply to PING arrives, after HELLO 3.
+async fn resp3(engine: &Engine) -> Raw {
+    use tokio::io::AsyncReadExt;
+    let mut raw = Raw::connect(engine.addr).await;
+    raw.send(&[cmd(&["HELLO", "3"]), cmd(&["PING"])].concat())
+        .await;
+    let mut got = Vec::new();
+    while !got.ends_with(b"+PONG\r\n") {
+        let mut buf = [0u8; 1024];
+        let n = raw.stream.read(&mut buf).await.expect("read");
+        assert!(n > 0, "connection closed");
+        got.extend_from_slice(&buf[..n]);
+    }
+    raw
+}
+
+#[tokio::test]
+async fn resp3_reply_types() {
+    let engine = Engine::start().await;
+    let mut raw = resp3(&engine).await;
+    raw.roundtrip(&cmd(&["SADD", "s", "a"]), b":1\r\n").await;
+    let one = b"~1\r\n$1\r\na\r\n";
+    raw.roundtrip(&cmd(&["SMEMBERS", "s"]), one).await;
+    raw.roundtrip(&cmd(&["SMEMBERS", "nokey"]), b"~0\r\n").await;
+    raw.roundtrip(&cmd(&["SINTER", "s", "s"]), one).await;
+    raw.roundtrip(&cmd(&["SINTER", "s", "nokey"]), b"~0\r\n")
+        .await;
+    raw.roundtrip(&cmd(&["SUNION", "s", "nokey"]), one).await;
+    raw.roundtrip(&cmd(&["SDIFF", "s"]), one).await;
+    raw.roundtrip(&cmd(&["SRANDMEMBER", "s", "5"]), b"*1\r\n$1\r\na\r\n")
+        .await;
+    raw.roundtrip(
+        &cmd(&["SRANDMEMBER", "s", "-2"]),
+        b"*2\r\n$1\r\na\r\n$1\r\na\r\n",
+    )
+    .await;
+    raw.roundtrip(&cmd(&["SRANDMEMBER", "nokey"]), b"_\r\n")
+        .await;
+    raw.roundtrip(&cmd(&["SMISMEMBER", "s", "a", "b"]), b"*2\r\n:1\r\n:0\r\n")
+        .await;
+    raw.roundtrip(
+        &cmd(&["SSCAN", "s", "0"]),
+        b"*2\r\n$1\r\n0\r\n*1\r\n$1\r\na\r\n",
+    )
+    .await;
+    raw.roundtrip(&cmd(&["SPOP", "nokey"]), b"_\r\n").await;
+    raw.roundtrip(&cmd(&["SPOP", "nokey", "2"]), b"~0\r\n")
+        .await;
+    raw.roundtrip(&cmd(&["SPOP", "s", "0"]), b"~0\r\n").await;
+    raw.roundtrip(&cmd(&["SPOP", "s", "1"]), one).await;
+}
+
+#[tokio::test]
+async fn resp2_reply_shapes() {
+    let engine = Engine::start().await;
+    let mut raw = Raw::connect(engine.addr).await;
+    raw.roundtrip(&cmd(&["SADD", "s", "7"]), b":1\r\n").await;
+    raw.roundtrip(&cmd(&["SMEMBERS", "s"]), b"*1\r\n$1\r\n7\r\n")
+        .await;
+    raw.roundtrip(&cmd(&["SPOP", "nokey", "2"]), b"*0\r\n")
+        .await;
+    raw.roundtrip(&cmd(&["SRANDMEMBER", "nokey"]), b"$-1\r\n")
+        .await;
+    raw.roundtrip(&cmd(&["SPOP", "s"]), b"$1\r\n7\r\n").await;
+    raw.roundtrip(&cmd(&["SPOP", "s"]), b"$-1\r\n").await;
+}
