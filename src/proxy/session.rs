@@ -254,11 +254,20 @@ async fn write_replies(
                 sent,
                 timed,
             } => {
-                if reply.try_recv().is_err() && flush(&mut writer, &mut out).await.is_err() {
-                    return;
-                }
-                let deadline = pool.timeout().filter(|_| timed).map(|t| sent + t);
-                settle(&pool, server, id, await_reply(reply, deadline).await)
+                let outcome = match reply.try_recv() {
+                    Ok(ready) => ready,
+                    Err(oneshot::error::TryRecvError::Closed) => {
+                        Err(BackendError::Io("Connection closed".into()))
+                    }
+                    Err(oneshot::error::TryRecvError::Empty) => {
+                        if flush(&mut writer, &mut out).await.is_err() {
+                            return;
+                        }
+                        let deadline = pool.timeout().filter(|_| timed).map(|t| sent + t);
+                        await_reply(reply, deadline).await
+                    }
+                };
+                settle(&pool, server, id, outcome)
             }
             Pending::Split {
                 split,
