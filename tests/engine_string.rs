@@ -565,3 +565,102 @@ async fn lcs_and_its_options() {
     );
     assert_eq!(err(&mut con, &["LCS", "a", "b", "FOO"]).await, SYNTAX);
 }
+
+#[tokio::test]
+async fn encodings_as_object_encoding_reports_them() {
+    let engine = support::Engine::start().await;
+    let mut con = engine.conn().await;
+    let long = "x".repeat(45);
+    for (setup, want) in [
+        (&["SET", "k", "123"][..], "int"),
+        (&["SET", "k", "-9223372036854775808"], "int"),
+        (&["SET", "k", "0123"], "embstr"),
+        (&["SET", "k", "abc"], "embstr"),
+        (&["SET", "k", &long], "raw"),
+        (&["APPEND", "k", "x"], "raw"),
+        (&["INCR", "n"], "int"),
+        (&["APPEND", "fresh", "12"], "int"),
+    ] {
+        q::<Value>(&mut con, setup).await;
+        let key = setup[1];
+        assert_eq!(
+            q::<String>(&mut con, &["OBJECT", "ENCODING", key]).await,
+            want,
+            "{setup:?}"
+        );
+    }
+}
+
+/// Writes that change nothing leave WATCHed keys alone; real changes abort EXEC.
+#[tokio::test]
+async fn writes_that_change_nothing_do_not_abort_watchers() {
+    let engine = support::Engine::start().await;
+    let mut con = engine.conn().await;
+    q::<()>(&mut con, &["SET", "k", "v", "EX", "100"]).await;
+    let no_ops: [&[&str]; 7] = [
+        &["SETNX", "k", "w"],
+        &["SET", "k", "w", "NX"],
+        &["GETEX", "k"],
+        &["SETRANGE", "k", "0", ""],
+        &["MSETNX", "k", "w", "other", "w"],
+        &["GETDEL", "missing"],
+        &["SET", "missing", "w", "XX"],
+    ];
+    for no_op in no_ops {
+        assert!(
+            watched_exec_survives(&engine, &mut con, no_op).await,
+            "{no_op:?} aborted EXEC"
+        );
+    }
+    for change in [
+        &["INCR", "n"][..],
+        &["GETEX", "k", "PERSIST"],
+        &["APPEND", "k", "x"],
+        &["GETDEL", "k"],
+    ] {
+        let key = change[1];
+        let mut watcher = engine.dedicated().await;
+        redis::cmd("WATCH")
+            .arg(key)
+            .query_async::<()>(&mut watcher)
+            .await
+            .unwrap();
+        q::<Value>(&mut con, change).await;
+        redis::cmd("MULTI")
+            .query_async::<()>(&mut watcher)
+            .await
+            .unwrap();
+        redis::cmd("PING")
+            .query_async::<()>(&mut watcher)
+            .await
+            .unwrap();
+        let exec: Value = redis::cmd("EXEC").query_async(&mut watcher).await.unwrap();
+        assert_eq!(exec, Value::Nil, "{change:?} should abort EXEC");
+    }
+}
+
+/// WATCHes `command`'s key, runs `command` from another connection, and tells
+/// whether the watcher's transaction still executes.
+async fn watched_exec_survives(
+    engine: &support::Engine,
+    con: &mut MultiplexedConnection,
+    command: &[&str],
+) -> bool {
+    let mut watcher = engine.dedicated().await;
+    redis::cmd("WATCH")
+        .arg(command[1])
+        .query_async::<()>(&mut watcher)
+        .await
+        .unwrap();
+    q::<Value>(con, command).await;
+    redis::cmd("MULTI")
+        .query_async::<()>(&mut watcher)
+        .await
+        .unwrap();
+    redis::cmd("PING")
+        .query_async::<()>(&mut watcher)
+        .await
+        .unwrap();
+    let exec: Value = redis::cmd("EXEC").query_async(&mut watcher).await.unwrap();
+    exec != Value::Nil
+}
