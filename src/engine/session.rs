@@ -67,7 +67,10 @@ fn admit(cx: &mut Ctx<'_>, args: &[Bytes]) -> Result<cmd::Command, Rejection> {
     if !cx.client.authenticated && !NO_AUTH.contains(&spec.name) {
         return Err((Some(spec), CmdError::msg("NOAUTH Authentication required.")));
     }
-    if cx.client.protocol == Protocol::Resp2 && cx.client.is_subscribed() && !SUBSCRIBED.contains(&spec.name) {
+    if cx.client.protocol == Protocol::Resp2
+        && cx.client.is_subscribed()
+        && !SUBSCRIBED.contains(&spec.name)
+    {
         let text = format!(
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
             spec.name
@@ -91,7 +94,9 @@ pub fn serve_blocked(cx: &mut Ctx<'_>) {
     let own_nested = cx.nested;
     while let Some(key) = cx.ks.blocked.ready.pop_front() {
         for id in cx.ks.blocked.waiters_on(&key) {
-            let Some(waiter) = cx.ks.blocked.waiter(id) else { continue };
+            let Some(waiter) = cx.ks.blocked.waiter(id) else {
+                continue;
+            };
             if waiter.reply.is_closed() {
                 // Its client disconnected: serving it would lose the data.
                 cx.ks.blocked.unblock(id);
@@ -101,7 +106,9 @@ pub fn serve_blocked(cx: &mut Ctx<'_>) {
             cx.client.db = waiter.db;
             cx.nested = false;
             cx.action = None;
-            let Some(command) = cmd::lookup(&args[0]) else { continue };
+            let Some(command) = cmd::lookup(&args[0]) else {
+                continue;
+            };
             let reply = cmd::call(cx, command, &args);
             if matches!(cx.action.take(), Some(Action::Block { .. })) {
                 continue; // still nothing for it
