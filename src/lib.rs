@@ -3,10 +3,12 @@
 //! # Layout
 //! - [`resp`]: RESP2/RESP3 frames, incremental zero-copy decoding, encoding, limits.
 //! - [`command`]: the one table of every command: arity, flags, keys, routing.
+//! - [`config`]: the proxy's configuration: twemproxy's `nutcracker.yml`, validated.
 //! - [`engine`]: the bundled Redis-compatible server.
 //! - [`error`]: the crate's error type.
 
 pub mod command;
+pub mod config;
 pub mod engine;
 pub mod error;
 pub mod resp;
