@@ -171,11 +171,10 @@ impl Connection {
                     self.flush().await?;
                     tokio::time::sleep(duration).await;
                 }
-                Some(Action::Block { timeout, .. }) => {
-                    if self.block(timeout).await? == Next::Close {
-                        return Ok(Next::Close);
-                    }
-                }
+                Some(Action::Block { timeout, .. }) => match self.block(timeout).await? {
+                    Next::Close => return Ok(Next::Close),
+                    Next::Continue => {}
+                },
             }
         }
         self.note_activity(requests.last());

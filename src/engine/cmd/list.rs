@@ -388,7 +388,7 @@ mod tests {
         );
         let key = Bytes::from_static(b"s");
         assert_eq!(
-            push(&mut db, 0, &key, End::Left, &[key.clone()]),
+            push(&mut db, 0, &key, End::Left, std::slice::from_ref(&key)),
             Err(CmdError::WrongType)
         );
         assert_eq!(
