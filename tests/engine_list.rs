@@ -54,7 +54,8 @@ async fn script(engine: &Engine, steps: &[(&str, String)]) {
     let mut raw = Raw::connect(engine.addr).await;
     for (line, expected) in steps {
         let args: Vec<&str> = line.split(' ').collect();
-        raw.roundtrip(&support::cmd(&args), expected.as_bytes()).await;
+        raw.roundtrip(&support::cmd(&args), expected.as_bytes())
+            .await;
     }
 }
 
@@ -75,8 +76,14 @@ async fn pushes_and_length() {
             ("LPUSHX l x y", int(6)),
             ("RPUSHX l z", int(7)),
             ("LRANGE l 0 -1", arr(&["y", "x", "c", "b", "a", "d", "z"])),
-            ("RPUSH l", err("ERR wrong number of arguments for 'rpush' command")),
-            ("LPUSHX l", err("ERR wrong number of arguments for 'lpushx' command")),
+            (
+                "RPUSH l",
+                err("ERR wrong number of arguments for 'rpush' command"),
+            ),
+            (
+                "LPUSHX l",
+                err("ERR wrong number of arguments for 'lpushx' command"),
+            ),
         ],
     )
     .await;
@@ -102,7 +109,10 @@ async fn pops_with_and_without_count() {
             ("RPOP l 0", NIL_ARRAY.into()),
             ("LPOP l -1", err(range)),
             ("RPOP l abc", err(range)),
-            ("LPOP l 1 2", err("ERR wrong number of arguments for 'lpop' command")),
+            (
+                "LPOP l 1 2",
+                err("ERR wrong number of arguments for 'lpop' command"),
+            ),
             ("RPUSH l a b", int(2)),
             ("RPOP l 9223372036854775807", arr(&["b", "a"])),
             ("RPOP l 9223372036854775808", err(range)),
@@ -121,7 +131,10 @@ async fn ranges_and_indexes() {
             ("LRANGE l 1 2", arr(&["b", "c"])),
             ("LRANGE l -2 -1", arr(&["d", "e"])),
             ("LRANGE l -100 100", arr(&["a", "b", "c", "d", "e"])),
-            ("LRANGE l -9223372036854775808 9223372036854775807", arr(&["a", "b", "c", "d", "e"])),
+            (
+                "LRANGE l -9223372036854775808 9223372036854775807",
+                arr(&["a", "b", "c", "d", "e"]),
+            ),
             ("LRANGE l 3 1", EMPTY.into()),
             ("LRANGE l 5 10", EMPTY.into()),
             ("LRANGE l 0 -6", EMPTY.into()),
@@ -290,19 +303,40 @@ async fn lmpop_and_its_errors() {
             ("RPUSH a x y", int(2)),
             ("RPUSH b z", int(1)),
             ("lmpop 2 a b left count 1", mpop("a", &["x"])),
-            ("LMPOP 1 a LEFT COUNT 9223372036854775807", mpop("a", &["y"])),
-            ("LMPOP 0 a LEFT", err("ERR numkeys should be greater than 0")),
-            ("LMPOP -1 a LEFT", err("ERR numkeys should be greater than 0")),
-            ("LMPOP x a LEFT", err("ERR numkeys should be greater than 0")),
+            (
+                "LMPOP 1 a LEFT COUNT 9223372036854775807",
+                mpop("a", &["y"]),
+            ),
+            (
+                "LMPOP 0 a LEFT",
+                err("ERR numkeys should be greater than 0"),
+            ),
+            (
+                "LMPOP -1 a LEFT",
+                err("ERR numkeys should be greater than 0"),
+            ),
+            (
+                "LMPOP x a LEFT",
+                err("ERR numkeys should be greater than 0"),
+            ),
             ("LMPOP 2 a LEFT", SYNTAX.into()),
             ("LMPOP 9223372036854775807 a LEFT", SYNTAX.into()),
             ("LMPOP 1 a MIDDLE", SYNTAX.into()),
             ("LMPOP 1 a LEFT COUNT", SYNTAX.into()),
             ("LMPOP 1 a LEFT COUNT 1 COUNT 2", SYNTAX.into()),
             ("LMPOP 1 a LEFT LIMIT 1", SYNTAX.into()),
-            ("LMPOP 1 a LEFT COUNT 0", err("ERR count should be greater than 0")),
-            ("LMPOP 1 a LEFT COUNT -1", err("ERR count should be greater than 0")),
-            ("LMPOP 1 a LEFT COUNT x", err("ERR count should be greater than 0")),
+            (
+                "LMPOP 1 a LEFT COUNT 0",
+                err("ERR count should be greater than 0"),
+            ),
+            (
+                "LMPOP 1 a LEFT COUNT -1",
+                err("ERR count should be greater than 0"),
+            ),
+            (
+                "LMPOP 1 a LEFT COUNT x",
+                err("ERR count should be greater than 0"),
+            ),
             ("LLEN b", int(1)),
         ],
     )
@@ -372,12 +406,21 @@ async fn blocking_commands_check_arguments_in_redis_order() {
             ("BLMOVE l d UP LEFT abc", SYNTAX.into()),
             ("BLMOVE s d LEFT LEFT abc", err(not_float)),
             ("BRPOPLPUSH l d -1", err(negative)),
-            ("BLMPOP -1 0 l LEFT", err("ERR numkeys should be greater than 0")),
+            (
+                "BLMPOP -1 0 l LEFT",
+                err("ERR numkeys should be greater than 0"),
+            ),
             ("BLMPOP -1 1 l MIDDLE", SYNTAX.into()),
-            ("BLMPOP x 1 l LEFT COUNT 0", err("ERR count should be greater than 0")),
+            (
+                "BLMPOP x 1 l LEFT COUNT 0",
+                err("ERR count should be greater than 0"),
+            ),
             ("BLMPOP -1 1 l LEFT", err(negative)),
             ("BLMPOP x 1 s LEFT", err(not_float)),
-            ("BLPOP l", err("ERR wrong number of arguments for 'blpop' command")),
+            (
+                "BLPOP l",
+                err("ERR wrong number of arguments for 'blpop' command"),
+            ),
         ],
     )
     .await;
@@ -416,14 +459,28 @@ async fn timeouts_reply_null_arrays() {
     ] {
         let mut raw = Raw::connect(engine.addr).await;
         let started = Instant::now();
-        raw.roundtrip(&support::cmd(&line.split(' ').collect::<Vec<_>>()), NIL_ARRAY.as_bytes())
-            .await;
+        raw.roundtrip(
+            &support::cmd(&line.split(' ').collect::<Vec<_>>()),
+            NIL_ARRAY.as_bytes(),
+        )
+        .await;
         let waited = started.elapsed();
-        assert!(waited >= Duration::from_millis(100), "{line} returned after {waited:?}");
-        assert!(waited < Duration::from_secs(3), "{line} returned after {waited:?}");
+        assert!(
+            waited >= Duration::from_millis(100),
+            "{line} returned after {waited:?}"
+        );
+        assert!(
+            waited < Duration::from_secs(3),
+            "{line} returned after {waited:?}"
+        );
     }
     let mut con = engine.dedicated().await;
-    let reply: Option<(String, String)> = redis::cmd("BLPOP").arg("l").arg(0.1).query_async(&mut con).await.unwrap();
+    let reply: Option<(String, String)> = redis::cmd("BLPOP")
+        .arg("l")
+        .arg(0.1)
+        .query_async(&mut con)
+        .await
+        .unwrap();
     assert_eq!(reply, None);
 }
 
@@ -441,7 +498,13 @@ async fn blocking_inside_multi_returns_null_at_once() {
             ("BRPOPLPUSH l d 0", "+QUEUED\r\n".into()),
             ("BLMPOP 0 1 l LEFT", "+QUEUED\r\n".into()),
             ("BLPOP full 0", "+QUEUED\r\n".into()),
-            ("EXEC", format!("*6\r\n{NIL_ARRAY}{NIL_ARRAY}{NIL}{NIL}{NIL_ARRAY}{}", arr(&["full", "x"]))),
+            (
+                "EXEC",
+                format!(
+                    "*6\r\n{NIL_ARRAY}{NIL_ARRAY}{NIL}{NIL}{NIL_ARRAY}{}",
+                    arr(&["full", "x"])
+                ),
+            ),
         ],
     )
     .await;
@@ -466,8 +529,11 @@ async fn resp3_nulls() {
         ("BLPOP l 0.05", "_\r\n"),
         ("BLMOVE l d LEFT LEFT 0.05", "_\r\n"),
     ] {
-        raw.roundtrip(&support::cmd(&line.split(' ').collect::<Vec<_>>()), expected.as_bytes())
-            .await;
+        raw.roundtrip(
+            &support::cmd(&line.split(' ').collect::<Vec<_>>()),
+            expected.as_bytes(),
+        )
+        .await;
     }
 }
 
@@ -483,7 +549,11 @@ fn block_on(engine: &Engine, name: &str, command: redis::Cmd) -> JoinHandle<redi
         #[allow(deprecated)]
         let mut con = client.get_async_connection().await.expect("connect");
         let mut pipe = redis::pipe();
-        pipe.cmd("RPUSH").arg("ready").arg(&name).ignore().add_command(command);
+        pipe.cmd("RPUSH")
+            .arg("ready")
+            .arg(&name)
+            .ignore()
+            .add_command(command);
         let (reply,): (redis::Value,) = pipe.query_async(&mut con).await.expect("blocked command");
         reply
     })
@@ -493,11 +563,18 @@ fn block_on(engine: &Engine, name: &str, command: redis::Cmd) -> JoinHandle<redi
 async fn wait_ready(con: &mut impl ConnectionLike, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let len: usize = redis::cmd("LLEN").arg("ready").query_async(con).await.unwrap();
+        let len: usize = redis::cmd("LLEN")
+            .arg("ready")
+            .query_async(con)
+            .await
+            .unwrap();
         if len >= n {
             return;
         }
-        assert!(Instant::now() < deadline, "{n} clients did not block in time");
+        assert!(
+            Instant::now() < deadline,
+            "{n} clients did not block in time"
+        );
         tokio::task::yield_now().await;
     }
 }
@@ -526,10 +603,23 @@ async fn blpop_is_woken_by_a_push_from_another_connection() {
     let mut con = engine.conn().await;
     let waiter = block_on(&engine, "a", blpop(&["other", "k"], 0.0));
     wait_ready(&mut con, 1).await;
-    let len: i64 = redis::cmd("RPUSH").arg("k").arg("v").query_async(&mut con).await.unwrap();
-    assert_eq!(len, 1, "the push replies the length before the waiter takes it");
+    let len: i64 = redis::cmd("RPUSH")
+        .arg("k")
+        .arg("v")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    assert_eq!(
+        len, 1,
+        "the push replies the length before the waiter takes it"
+    );
     assert_eq!(outcome(waiter).await, pair("k", "v"));
-    let kept: i64 = redis::cmd("RPUSHX").arg("k").arg("probe").query_async(&mut con).await.unwrap();
+    let kept: i64 = redis::cmd("RPUSHX")
+        .arg("k")
+        .arg("probe")
+        .query_async(&mut con)
+        .await
+        .unwrap();
     assert_eq!(kept, 0, "the emptied list is deleted");
 }
 
@@ -543,7 +633,12 @@ async fn three_blocked_clients_are_served_in_the_order_they_blocked() {
         wait_ready(&mut con, i + 1).await;
     }
     // One push of three elements serves all three, in order.
-    let len: i64 = redis::cmd("RPUSH").arg("k").arg(&["a", "b", "c"]).query_async(&mut con).await.unwrap();
+    let len: i64 = redis::cmd("RPUSH")
+        .arg("k")
+        .arg(&["a", "b", "c"])
+        .query_async(&mut con)
+        .await
+        .unwrap();
     assert_eq!(len, 3);
     let mut got = Vec::new();
     for waiter in waiters {
@@ -560,10 +655,20 @@ async fn one_element_serves_one_client_the_rest_keep_waiting() {
     wait_ready(&mut con, 1).await;
     let second = block_on(&engine, "second", blpop(&["k"], 0.0));
     wait_ready(&mut con, 2).await;
-    let _: i64 = redis::cmd("LPUSH").arg("k").arg("a").query_async(&mut con).await.unwrap();
+    let _: i64 = redis::cmd("LPUSH")
+        .arg("k")
+        .arg("a")
+        .query_async(&mut con)
+        .await
+        .unwrap();
     assert_eq!(outcome(first).await, pair("k", "a"));
     assert!(!second.is_finished());
-    let _: i64 = redis::cmd("LPUSH").arg("k").arg("b").query_async(&mut con).await.unwrap();
+    let _: i64 = redis::cmd("LPUSH")
+        .arg("k")
+        .arg("b")
+        .query_async(&mut con)
+        .await
+        .unwrap();
     assert_eq!(outcome(second).await, pair("k", "b"));
 }
 
@@ -579,15 +684,35 @@ async fn blmove_chain_wakes_the_client_blocked_on_its_destination() {
     rotator.arg("mid").arg("dst").arg(0);
     let rotator = block_on(&engine, "rotator", rotator);
     wait_ready(&mut con, 2).await;
-    let popper = block_on(&engine, "popper", redis::cmd("BLPOP").arg("dst").arg(0).clone());
+    let popper = block_on(
+        &engine,
+        "popper",
+        redis::cmd("BLPOP").arg("dst").arg(0).clone(),
+    );
     wait_ready(&mut con, 3).await;
 
-    let _: i64 = redis::cmd("RPUSH").arg("src").arg("x").query_async(&mut con).await.unwrap();
-    assert_eq!(outcome(mover).await, redis::Value::BulkString(b"x".to_vec()));
-    assert_eq!(outcome(rotator).await, redis::Value::BulkString(b"x".to_vec()));
+    let _: i64 = redis::cmd("RPUSH")
+        .arg("src")
+        .arg("x")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome(mover).await,
+        redis::Value::BulkString(b"x".to_vec())
+    );
+    assert_eq!(
+        outcome(rotator).await,
+        redis::Value::BulkString(b"x".to_vec())
+    );
     assert_eq!(outcome(popper).await, pair("dst", "x"));
     for key in ["src", "mid", "dst"] {
-        let kept: i64 = redis::cmd("RPUSHX").arg(key).arg("probe").query_async(&mut con).await.unwrap();
+        let kept: i64 = redis::cmd("RPUSHX")
+            .arg(key)
+            .arg("probe")
+            .query_async(&mut con)
+            .await
+            .unwrap();
         assert_eq!(kept, 0, "{key} was emptied, so deleted");
     }
 }
@@ -597,14 +722,32 @@ async fn blmpop_and_brpop_are_woken_too() {
     let engine = Engine::start().await;
     let mut con = engine.conn().await;
     let mut mpop = redis::cmd("BLMPOP");
-    mpop.arg(0).arg(2).arg("a").arg("b").arg("RIGHT").arg("COUNT").arg(2);
+    mpop.arg(0)
+        .arg(2)
+        .arg("a")
+        .arg("b")
+        .arg("RIGHT")
+        .arg("COUNT")
+        .arg(2);
     let mpop = block_on(&engine, "mpop", mpop);
     wait_ready(&mut con, 1).await;
-    let brpop = block_on(&engine, "brpop", redis::cmd("BRPOP").arg("b").arg(0).clone());
+    let brpop = block_on(
+        &engine,
+        "brpop",
+        redis::cmd("BRPOP").arg("b").arg(0).clone(),
+    );
     wait_ready(&mut con, 2).await;
-    let _: i64 = redis::cmd("RPUSH").arg("b").arg(&["1", "2", "3"]).query_async(&mut con).await.unwrap();
+    let _: i64 = redis::cmd("RPUSH")
+        .arg("b")
+        .arg(&["1", "2", "3"])
+        .query_async(&mut con)
+        .await
+        .unwrap();
     let bulk = |s: &str| redis::Value::BulkString(s.as_bytes().to_vec());
-    let expected = redis::Value::Array(vec![bulk("b"), redis::Value::Array(vec![bulk("3"), bulk("2")])]);
+    let expected = redis::Value::Array(vec![
+        bulk("b"),
+        redis::Value::Array(vec![bulk("3"), bulk("2")]),
+    ]);
     assert_eq!(outcome(mpop).await, expected);
     assert_eq!(outcome(brpop).await, pair("b", "1"));
 }
@@ -618,17 +761,32 @@ async fn a_push_inside_multi_wakes_waiters_only_at_exec() {
 
     let mut tx = engine.dedicated().await;
     let _: () = redis::cmd("MULTI").query_async(&mut tx).await.unwrap();
-    let queued: String = redis::cmd("LPUSH").arg("k").arg(&["a", "b"]).query_async(&mut tx).await.unwrap();
+    let queued: String = redis::cmd("LPUSH")
+        .arg("k")
+        .arg(&["a", "b"])
+        .query_async(&mut tx)
+        .await
+        .unwrap();
     assert_eq!(queued, "QUEUED");
     // Had the push run when queued, the waiter would have taken one and left one.
-    let len: i64 = redis::cmd("LLEN").arg("k").query_async(&mut con).await.unwrap();
+    let len: i64 = redis::cmd("LLEN")
+        .arg("k")
+        .query_async(&mut con)
+        .await
+        .unwrap();
     assert_eq!(len, 0);
     assert!(!waiter.is_finished());
 
     let replies: Vec<i64> = redis::cmd("EXEC").query_async(&mut tx).await.unwrap();
     assert_eq!(replies, vec![2]);
     assert_eq!(outcome(waiter).await, pair("k", "b"));
-    let rest: Vec<String> = redis::cmd("LRANGE").arg("k").arg(0).arg(-1).query_async(&mut con).await.unwrap();
+    let rest: Vec<String> = redis::cmd("LRANGE")
+        .arg("k")
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut con)
+        .await
+        .unwrap();
     assert_eq!(rest, vec!["a"]);
 }
 
@@ -650,7 +808,12 @@ async fn a_push_and_pop_inside_one_exec_leave_waiters_blocked() {
         .await
         .unwrap();
     assert_eq!(replies, (1, "x".to_string()));
-    let _: i64 = redis::cmd("LPUSH").arg("k").arg("y").query_async(&mut con).await.unwrap();
+    let _: i64 = redis::cmd("LPUSH")
+        .arg("k")
+        .arg("y")
+        .query_async(&mut con)
+        .await
+        .unwrap();
     assert_eq!(outcome(waiter).await, pair("k", "y"));
 }
 
@@ -664,11 +827,24 @@ async fn a_blocked_client_that_disconnects_does_not_take_an_element() {
     gone.send(&batch).await;
     wait_ready(&mut con, 1).await;
     // Half-close: the server sees EOF, forgets the waiter, then closes its side.
-    tokio::io::AsyncWriteExt::shutdown(&mut gone.stream).await.unwrap();
+    tokio::io::AsyncWriteExt::shutdown(&mut gone.stream)
+        .await
+        .unwrap();
     assert_eq!(gone.read_to_close().await, b":1\r\n");
 
-    let _: i64 = redis::cmd("RPUSH").arg("k").arg("v").query_async(&mut con).await.unwrap();
-    let kept: Vec<String> = redis::cmd("LRANGE").arg("k").arg(0).arg(-1).query_async(&mut con).await.unwrap();
+    let _: i64 = redis::cmd("RPUSH")
+        .arg("k")
+        .arg("v")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    let kept: Vec<String> = redis::cmd("LRANGE")
+        .arg("k")
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut con)
+        .await
+        .unwrap();
     assert_eq!(kept, vec!["v"]);
     let waiter = block_on(&engine, "next", blpop(&["k"], 0.0));
     assert_eq!(outcome(waiter).await, pair("k", "v"));
@@ -683,7 +859,12 @@ async fn a_timed_out_client_leaves_the_queue() {
     let long = block_on(&engine, "long", blpop(&["k"], 0.0));
     wait_ready(&mut con, 2).await;
     assert_eq!(outcome(short).await, redis::Value::Nil);
-    let _: i64 = redis::cmd("RPUSH").arg("k").arg("v").query_async(&mut con).await.unwrap();
+    let _: i64 = redis::cmd("RPUSH")
+        .arg("k")
+        .arg("v")
+        .query_async(&mut con)
+        .await
+        .unwrap();
     assert_eq!(outcome(long).await, pair("k", "v"));
 }
 
@@ -698,25 +879,57 @@ async fn commands_pipelined_behind_a_blocked_one_run_once_it_is_served() {
     wait_ready(&mut con, 1).await;
     // Sent while blocked: it waits its turn, and must not wait for more input.
     raw.send(&support::cmd(&["LLEN", "ready"])).await;
-    let _: i64 = redis::cmd("RPUSH").arg("k").arg("v").query_async(&mut con).await.unwrap();
+    let _: i64 = redis::cmd("RPUSH")
+        .arg("k")
+        .arg("v")
+        .query_async(&mut con)
+        .await
+        .unwrap();
     let expected = format!("{}{}{}", int(1), arr(&["k", "v"]), int(1));
-    assert_eq!(raw.read_exact_len(expected.len()).await, expected.as_bytes());
+    assert_eq!(
+        raw.read_exact_len(expected.len()).await,
+        expected.as_bytes()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn wrong_types_and_deleted_keys_keep_clients_blocked() {
     let engine = Engine::start().await;
     let mut con = engine.conn().await;
-    let _: () = redis::cmd("SET").arg("s").arg("v").query_async(&mut con).await.unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("s")
+        .arg("v")
+        .query_async(&mut con)
+        .await
+        .unwrap();
     let mut other = engine.dedicated().await;
-    let err = redis::cmd("BLPOP").arg("s").arg(0).query_async::<redis::Value>(&mut other).await.unwrap_err();
+    let err = redis::cmd("BLPOP")
+        .arg("s")
+        .arg(0)
+        .query_async::<redis::Value>(&mut other)
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("WRONGTYPE"));
 
     let waiter = block_on(&engine, "a", blpop(&["k"], 0.0));
     wait_ready(&mut con, 1).await;
     // Another type, then a deletion: Redis keeps the client waiting through both.
-    let _: () = redis::cmd("SET").arg("k").arg("str").query_async(&mut con).await.unwrap();
-    let _: i64 = redis::cmd("DEL").arg("k").query_async(&mut con).await.unwrap();
-    let _: i64 = redis::cmd("RPUSH").arg("k").arg("v").query_async(&mut con).await.unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("k")
+        .arg("str")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    let _: i64 = redis::cmd("DEL")
+        .arg("k")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    let _: i64 = redis::cmd("RPUSH")
+        .arg("k")
+        .arg("v")
+        .query_async(&mut con)
+        .await
+        .unwrap();
     assert_eq!(outcome(waiter).await, pair("k", "v"));
 }

@@ -24,7 +24,7 @@ use crate::resp::{self, Decoder, Frame, Limits, Protocol, Request};
 const READ_BUFFER: usize = 16 * 1024;
 
 /// Replies `text` as an error and closes (maxclients reached).
-pub async fn refuse(mut socket: TcpStream, text: &'static str) {
+pub(super) async fn refuse(mut socket: TcpStream, text: &'static str) {
     let _ = socket.write_all(format!("-{text}\r\n").as_bytes()).await;
 }
 
@@ -32,7 +32,11 @@ pub async fn refuse(mut socket: TcpStream, text: &'static str) {
 ///
 /// # Errors
 /// Socket errors; protocol errors are answered and end the connection normally.
-pub async fn serve(socket: TcpStream, addr: Option<SocketAddr>, shared: Arc<Shared>) -> io::Result<()> {
+pub(super) async fn serve(
+    socket: TcpStream,
+    addr: Option<SocketAddr>,
+    shared: Arc<Shared>,
+) -> io::Result<()> {
     let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed) + 1;
     let handle = Arc::new(ClientHandle::new(id, addr, socket.local_addr().ok()));
     shared.clients.add(Arc::clone(&handle));
@@ -326,8 +330,17 @@ fn feed_monitors(shared: &Shared, client: &Client, args: &[Bytes]) {
     let now = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default();
-    let addr = client.handle.addr.map_or_else(|| "?".to_string(), |a| a.to_string());
-    let mut line = format!("{}.{:06} [{} {}]", now.as_secs(), now.subsec_micros(), client.db, addr);
+    let addr = client
+        .handle
+        .addr
+        .map_or_else(|| "?".to_string(), |a| a.to_string());
+    let mut line = format!(
+        "{}.{:06} [{} {}]",
+        now.as_secs(),
+        now.subsec_micros(),
+        client.db,
+        addr
+    );
     for arg in args {
         line.push(' ');
         let _ = write!(line, "{}", quoted(arg));
@@ -335,11 +348,13 @@ fn feed_monitors(shared: &Shared, client: &Client, args: &[Bytes]) {
     let frame = Frame::Simple(Bytes::from(line));
     let mut monitors = shared.monitors.lock();
     monitors.retain(|m| m.send(frame.clone()).is_ok());
-    shared.monitor_count.store(monitors.len(), Ordering::Relaxed);
+    shared
+        .monitor_count
+        .store(monitors.len(), Ordering::Relaxed);
 }
 
 /// A byte string quoted and escaped as Redis's `sdscatrepr` prints it.
-pub fn quoted(bytes: &[u8]) -> String {
+pub(super) fn quoted(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() + 2);
     out.push('"');
     for &b in bytes {

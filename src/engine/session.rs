@@ -68,7 +68,10 @@ fn admit(cx: &mut Ctx<'_>, args: &[Bytes]) -> Result<cmd::Command, Rejection> {
     if !cx.client.authenticated && !NO_AUTH.contains(&spec.name) {
         return Err((Some(spec), CmdError::msg("NOAUTH Authentication required.")));
     }
-    if cx.client.protocol == Protocol::Resp2 && cx.client.is_subscribed() && !SUBSCRIBED.contains(&spec.name) {
+    if cx.client.protocol == Protocol::Resp2
+        && cx.client.is_subscribed()
+        && !SUBSCRIBED.contains(&spec.name)
+    {
         let text = format!(
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
             spec.name
@@ -92,14 +95,18 @@ pub fn serve_blocked(cx: &mut Ctx<'_>) {
     let own_nested = cx.nested;
     while let Some(key) = cx.ks.blocked.ready.pop_front() {
         for id in cx.ks.blocked.waiters_on(&key) {
-            let Some(waiter) = cx.ks.blocked.waiter(id) else { continue };
+            let Some(waiter) = cx.ks.blocked.waiter(id) else {
+                continue;
+            };
             if waiter.reply.is_closed() {
                 // Its client disconnected: serving it would lose the data.
                 cx.ks.blocked.unblock(id);
                 continue;
             }
             let (args, db) = (waiter.args.clone(), waiter.db);
-            let Some(command) = cmd::lookup(&args[0]) else { continue };
+            let Some(command) = cmd::lookup(&args[0]) else {
+                continue;
+            };
             if !holds_awaited_type(cx, &key, command.spec.group) {
                 continue; // deleted, or now another type: it keeps waiting, as in Redis
             }
@@ -132,5 +139,7 @@ fn holds_awaited_type(cx: &mut Ctx<'_>, (db, key): &DbKey, group: command::Group
         _ => return true,
     };
     let now = cx.now;
-    cx.ks.dbs[*db].get(key, now).is_some_and(|value| value.type_name() == awaited)
+    cx.ks.dbs[*db]
+        .get(key, now)
+        .is_some_and(|value| value.type_name() == awaited)
 }

@@ -207,7 +207,17 @@ mod tests {
         assert_eq!(parse_canonical_int(b"0"), Some(0));
         assert_eq!(parse_canonical_int(b"-12"), Some(-12));
         assert_eq!(parse_canonical_int(b"9223372036854775807"), Some(i64::MAX));
-        for bad in [&b""[..], b"-", b"-0", b"01", b"+1", b" 1", b"1 ", b"1.0", b"99999999999999999999"] {
+        for bad in [
+            &b""[..],
+            b"-",
+            b"-0",
+            b"01",
+            b"+1",
+            b" 1",
+            b"1 ",
+            b"1.0",
+            b"99999999999999999999",
+        ] {
             assert_eq!(parse_canonical_int(bad), None, "{bad:?}");
         }
     }
@@ -215,8 +225,17 @@ mod tests {
     #[test]
     fn string_encodings() {
         let limits = EncodingLimits::default();
-        assert_eq!(Value::from_bytes(Bytes::from("123")).encoding(&limits), "int");
-        assert_eq!(Value::from_bytes(Bytes::from("abc")).encoding(&limits), "embstr");
-        assert_eq!(Value::from_bytes(Bytes::from(vec![b'x'; 45])).encoding(&limits), "raw");
+        assert_eq!(
+            Value::from_bytes(Bytes::from("123")).encoding(&limits),
+            "int"
+        );
+        assert_eq!(
+            Value::from_bytes(Bytes::from("abc")).encoding(&limits),
+            "embstr"
+        );
+        assert_eq!(
+            Value::from_bytes(Bytes::from(vec![b'x'; 45])).encoding(&limits),
+            "raw"
+        );
     }
 }

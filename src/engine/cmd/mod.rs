@@ -40,6 +40,7 @@ use super::client::Client;
 use super::db::{Db, UnixMs};
 use super::keyspace::Keyspace;
 use super::server::Shared;
+use crate::command::flags::Flags;
 use crate::command::{self, CommandSpec};
 use crate::resp::Frame;
 
@@ -89,7 +90,12 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     /// A context for one command.
-    pub fn new(ks: &'a mut Keyspace, client: &'a mut Client, shared: &'a Shared, now: UnixMs) -> Ctx<'a> {
+    pub fn new(
+        ks: &'a mut Keyspace,
+        client: &'a mut Client,
+        shared: &'a Shared,
+        now: UnixMs,
+    ) -> Ctx<'a> {
         Ctx {
             ks,
             client,
@@ -157,8 +163,9 @@ static COMMANDS: LazyLock<HashMap<&'static str, Command>> = LazyLock::new(|| {
     let mut map = HashMap::new();
     for family in families() {
         for &(name, handler) in family {
-            let spec = command::lookup(name.as_bytes())
-                .unwrap_or_else(|| panic!("engine command '{name}' is missing from the command table"));
+            let spec = command::lookup(name.as_bytes()).unwrap_or_else(|| {
+                panic!("engine command '{name}' is missing from the command table")
+            });
             map.insert(spec.name, Command { spec, handler });
         }
     }
@@ -190,7 +197,7 @@ pub fn call(cx: &mut Ctx<'_>, cmd: Command, args: &[Bytes]) -> Frame {
     cx.ks.settle_expired();
     match result {
         Ok(frame) => {
-            if cmd.spec.is_write() && !cx.unchanged && !frame.is_error() {
+            if cmd.spec.flags.contains(Flags::WRITE) && !cx.unchanged && !frame.is_error() {
                 let db = cx.client.db;
                 for i in cmd.spec.key_indexes(args) {
                     cx.ks.touch(db, &args[i]);
