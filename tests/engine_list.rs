@@ -543,7 +543,11 @@ async fn resp3_nulls() {
 /// the same request batch. Both run under one lock acquisition, so once `ready`
 /// holds the name the client is registered as a waiter: no sleeping on guesses.
 fn block_on(engine: &Engine, name: &str, command: redis::Cmd) -> JoinHandle<redis::Value> {
-    let client = engine.client();
+    block_in(engine.client(), name, command)
+}
+
+/// As [`block_on`], through `client` (whose URL may select another database).
+fn block_in(client: redis::Client, name: &str, command: redis::Cmd) -> JoinHandle<redis::Value> {
     let name = name.to_string();
     tokio::spawn(async move {
         #[allow(deprecated)]
@@ -932,4 +936,36 @@ async fn wrong_types_and_deleted_keys_keep_clients_blocked() {
         .await
         .unwrap();
     assert_eq!(outcome(waiter).await, pair("k", "v"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn waiters_are_woken_only_by_their_own_database() {
+    let engine = Engine::start().await;
+    let db1 = redis::Client::open(format!("redis://{}/1", engine.addr)).unwrap();
+    let mut con0 = engine.conn().await;
+    let mut con1 = db1.get_multiplexed_async_connection().await.unwrap();
+    let waiter = block_in(db1, "a", blpop(&["k"], 0.0));
+    wait_ready(&mut con1, 1).await;
+    let _: i64 = redis::cmd("RPUSH")
+        .arg("k")
+        .arg("db0")
+        .query_async(&mut con0)
+        .await
+        .unwrap();
+    let len: i64 = redis::cmd("LLEN")
+        .arg("k")
+        .query_async(&mut con0)
+        .await
+        .unwrap();
+    assert_eq!(
+        len, 1,
+        "a push in database 0 is not for a client waiting in 1"
+    );
+    let _: i64 = redis::cmd("RPUSH")
+        .arg("k")
+        .arg("db1")
+        .query_async(&mut con1)
+        .await
+        .unwrap();
+    assert_eq!(outcome(waiter).await, pair("k", "db1"));
 }

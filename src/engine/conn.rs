@@ -205,7 +205,12 @@ impl Connection {
                     Action::Block { keys, .. } => {
                         let (tx, rx) = oneshot::channel();
                         let id = cx.ks.blocked.block(Waiter {
-                            args: request.args.to_vec(),
+                            // Copies: the request's arguments pin the whole read buffer.
+                            args: request
+                                .args
+                                .iter()
+                                .map(|a| Bytes::copy_from_slice(a))
+                                .collect(),
                             db: cx.client.db,
                             keys: keys.clone(),
                             reply: tx,
