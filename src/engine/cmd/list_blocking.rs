@@ -74,9 +74,9 @@ fn move_element(
     check_list(db, dst, now)?;
     // Pop without deleting, push, then delete: rotating a one-element list onto
     // itself keeps the key (and its TTL), as Redis does.
-    let value = list_mut(db, src, now)?
-        .and_then(|list| from.take(list))
-        .ok_or(CmdError::NoSuchKey)?;
+    let Some(value) = list_mut(db, src, now)?.and_then(|list| from.take(list)) else {
+        return Ok(None);
+    };
     push(db, now, dst, to, [&value])?;
     remove_if_empty(db, src, now);
     Ok(Some(value))
@@ -144,8 +144,9 @@ fn pop_first(
 ) -> Result<Option<(Bytes, Vec<Bytes>)>, CmdError> {
     let (db, now) = cx.db_now();
     for key in keys {
-        if let Some(values) = pop(db, now, key, end, count)? {
-            return Ok(Some((key.clone(), values)));
+        match pop(db, now, key, end, count)? {
+            Some(values) if !values.is_empty() => return Ok(Some((key.clone(), values))),
+            _ => {}
         }
     }
     Ok(None)
@@ -169,9 +170,11 @@ fn bpop(cx: &mut Ctx<'_>, args: &[Bytes], end: End) -> CmdResult {
     let (keys, last) = args[1..].split_at(args.len() - 2);
     let wait = timeout(&last[0])?;
     match pop_first(cx, keys, end, 1)? {
-        Some((key, mut values)) => {
-            let value = values.pop().ok_or(CmdError::NoSuchKey)?;
-            Ok(Frame::Array(vec![Frame::Bulk(key), Frame::Bulk(value)]))
+        Some((key, values)) => {
+            // One element was asked for: the reply is [key, element].
+            let mut reply = vec![Frame::Bulk(key)];
+            reply.extend(values.into_iter().map(Frame::Bulk));
+            Ok(Frame::Array(reply))
         }
         None => block(cx, keys, wait, Frame::NullArray),
     }
