@@ -126,6 +126,15 @@ impl Raw {
         );
     }
 
+    /// Reads one line, up to and including CRLF (or 5 s pass).
+    pub async fn read_line(&mut self) -> String {
+        let mut line = Vec::new();
+        while !line.ends_with(b"\r\n") {
+            line.extend(self.read_exact_len(1).await);
+        }
+        String::from_utf8_lossy(&line).into_owned()
+    }
+
     /// Reads until the server closes the connection (or 5 s pass); returns what came.
     pub async fn read_to_close(&mut self) -> Vec<u8> {
         use tokio::io::AsyncReadExt;
