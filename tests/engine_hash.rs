@@ -188,6 +188,7 @@ async fn wrongtype_for_every_command() {
     let engine = Engine::start().await;
     let mut raw = Raw::connect(engine.addr).await;
     raw.roundtrip(&cmd(&["SADD", "s", "m"]), b":1\r\n").await;
+    raw.roundtrip(&cmd(&["SET", "str", "v"]), b"+OK\r\n").await;
     let commands: &[&[&str]] = &[
         &["HSET", "s", "f", "v"],
         &["HMSET", "s", "f", "v"],
@@ -208,10 +209,17 @@ async fn wrongtype_for_every_command() {
         &["HRANDFIELD", "s", "0"],
         &["HRANDFIELD", "s", "-3", "WITHVALUES"],
     ];
-    for args in commands {
-        err(&mut raw, args, WRONGTYPE).await;
+    for key in ["s", "str"] {
+        for args in commands {
+            let args: Vec<&str> = args
+                .iter()
+                .map(|&a| if a == "s" { key } else { a })
+                .collect();
+            err(&mut raw, &args, WRONGTYPE).await;
+        }
     }
     raw.roundtrip(&cmd(&["SCARD", "s"]), b":1\r\n").await;
+    raw.roundtrip(&cmd(&["GET", "str"]), b"$1\r\nv\r\n").await;
 }
 
 #[tokio::test]

@@ -121,6 +121,7 @@ async fn wrongtype_for_every_command() {
     raw.roundtrip(&cmd(&["HSET", "h", "f", "v"]), b":1\r\n")
         .await;
     raw.roundtrip(&cmd(&["SADD", "s", "m"]), b":1\r\n").await;
+    raw.roundtrip(&cmd(&["SET", "str", "v"]), b"+OK\r\n").await;
     let commands: &[&[&str]] = &[
         &["SADD", "h", "m"],
         &["SREM", "h", "m"],
@@ -145,8 +146,14 @@ async fn wrongtype_for_every_command() {
         &["SUNIONSTORE", "d", "s", "h"],
         &["SDIFFSTORE", "d", "s", "h"],
     ];
-    for args in commands {
-        err(&mut raw, args, WRONGTYPE).await;
+    for key in ["h", "str"] {
+        for args in commands {
+            let args: Vec<&str> = args
+                .iter()
+                .map(|&a| if a == "h" { key } else { a })
+                .collect();
+            err(&mut raw, &args, WRONGTYPE).await;
+        }
     }
     raw.roundtrip(&cmd(&["SMEMBERS", "s"]), b"*1\r\n$1\r\nm\r\n")
         .await;
@@ -295,6 +302,15 @@ async fn store_forms() {
     // A destination of another type is overwritten, as Redis does.
     assert_eq!(q::<i64>(&mut con, &["SDIFFSTORE", "d", "a", "b"]).await, 1);
     assert_eq!(members(&mut con, &["SMEMBERS", "d"]).await, set_of(&["1"]));
+    assert_eq!(q::<String>(&mut con, &["SET", "str", "v"]).await, "OK");
+    assert_eq!(
+        q::<i64>(&mut con, &["SINTERSTORE", "str", "a", "b"]).await,
+        3
+    );
+    assert_eq!(
+        members(&mut con, &["SMEMBERS", "str"]).await,
+        set_of(&["2", "3", "x"])
+    );
     assert_eq!(q::<i64>(&mut con, &["SUNIONSTORE", "e", "nokey"]).await, 0);
     assert_eq!(q::<i64>(&mut con, &["SCARD", "e"]).await, 0);
 }
