@@ -315,6 +315,25 @@ async fn store_forms() {
     assert_eq!(q::<i64>(&mut con, &["SCARD", "e"]).await, 0);
 }
 
+/// The stored result replaces the destination's TTL too (Redis's `setKey`).
+/// The engine's clock is the wall clock, so this waits for a 50 ms TTL to pass.
+#[tokio::test]
+async fn store_drops_the_destination_ttl() {
+    let engine = Engine::start().await;
+    let mut con = engine.conn().await;
+    q::<i64>(&mut con, &["SADD", "a", "1", "x"]).await;
+    q::<String>(&mut con, &["SET", "control", "v", "PX", "50"]).await;
+    q::<String>(&mut con, &["SET", "d", "v", "PX", "50"]).await;
+    assert_eq!(q::<i64>(&mut con, &["SUNIONSTORE", "d", "a"]).await, 2);
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    assert_eq!(
+        q::<Option<String>>(&mut con, &["GET", "control"]).await,
+        None,
+        "50 ms passed"
+    );
+    assert_eq!(q::<i64>(&mut con, &["SCARD", "d"]).await, 2);
+}
+
 #[tokio::test]
 async fn sintercard() {
     let engine = Engine::start().await;

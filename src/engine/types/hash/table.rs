@@ -31,6 +31,7 @@
 //! (as `IndexMap` does) could move an unvisited entry behind the cursor.
 
 use bytes::Bytes;
+use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
 use rand::Rng;
 use std::collections::HashSet;
@@ -129,21 +130,29 @@ impl<V> Table<V> {
     /// Stores `value` under `key` (an owned copy: it may live for long) and returns
     /// the previous value. A new key goes last in the order.
     pub fn insert(&mut self, key: Bytes, value: V) -> Option<V> {
-        if let Some(old) = self.get_mut(&key) {
-            return Some(std::mem::replace(old, value));
-        }
         let pos = u32::try_from(self.slots.len()).expect("a table holds fewer than 2^32 slots");
-        let key_hash = hash(&key);
-        self.slots.push(Slot {
-            id: self.next_id,
-            entry: Some((key, value)),
-        });
-        self.next_id += 1;
-        self.live += 1;
         let slots = &self.slots;
-        self.index
-            .insert_unique(key_hash, pos, |&p| hash(key_at(slots, p)));
-        None
+        let probe = self.index.entry(
+            hash(&key),
+            |&p| key_at(slots, p) == &key[..],
+            |&p| hash(key_at(slots, p)),
+        );
+        match probe {
+            Entry::Occupied(found) => {
+                let old = self.slots[*found.get() as usize].entry.as_mut();
+                old.map(|(_, old)| std::mem::replace(old, value))
+            }
+            Entry::Vacant(vacant) => {
+                vacant.insert(pos);
+                self.slots.push(Slot {
+                    id: self.next_id,
+                    entry: Some((key, value)),
+                });
+                self.next_id += 1;
+                self.live += 1;
+                None
+            }
+        }
     }
 
     /// Removes `key` and returns it with its value.
