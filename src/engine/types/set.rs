@@ -45,7 +45,7 @@ impl Member<'_> {
     /// so members from sets of different encodings compare and hash alike.
     pub fn normalized(self) -> Self {
         match self {
-            Member::Str(b) => as_int(b).map_or(self, Member::Int),
+            Member::Str(b) => parse_canonical_int(b).map_or(self, Member::Int),
             Member::Int(_) => self,
         }
     }
@@ -57,17 +57,6 @@ impl Member<'_> {
             Member::Str(b) => f(b),
         }
     }
-}
-
-/// The integer an intset would store for `member`: its canonical decimal form only,
-/// as Redis's `string2ll` reads it.
-fn as_int(member: &[u8]) -> Option<i64> {
-    // `parse_canonical_int` lets a leading '+' through (Rust's parser accepts it);
-    // Redis stores "+1" as text, so it is refused here.
-    if member.first() == Some(&b'+') {
-        return None;
-    }
-    parse_canonical_int(member)
 }
 
 impl Default for SetValue {
@@ -106,7 +95,7 @@ impl SetValue {
     /// True if `member` belongs to the set.
     pub fn contains(&self, member: &[u8]) -> bool {
         match self {
-            SetValue::Ints(ints) => as_int(member).is_some_and(|n| ints.binary_search(&n).is_ok()),
+            SetValue::Ints(ints) => parse_canonical_int(member).is_some_and(|n| ints.binary_search(&n).is_ok()),
             SetValue::Table(table) => table.contains(member),
         }
     }
@@ -122,7 +111,7 @@ impl SetValue {
     /// Adds `member` (copied); true if it is new.
     pub fn insert(&mut self, member: &[u8], limits: &EncodingLimits) -> bool {
         if let SetValue::Ints(_) = self {
-            match as_int(member) {
+            match parse_canonical_int(member) {
                 Some(n) => return self.insert_int(n, limits),
                 None => self.convert(),
             }
@@ -175,7 +164,7 @@ impl SetValue {
     pub fn remove(&mut self, member: &[u8]) -> bool {
         match self {
             SetValue::Ints(ints) => {
-                match as_int(member).and_then(|n| ints.binary_search(&n).ok()) {
+                match parse_canonical_int(member).and_then(|n| ints.binary_search(&n).ok()) {
                     Some(at) => {
                         ints.remove(at);
                         true
