@@ -95,7 +95,9 @@ impl SetValue {
     /// True if `member` belongs to the set.
     pub fn contains(&self, member: &[u8]) -> bool {
         match self {
-            SetValue::Ints(ints) => parse_canonical_int(member).is_some_and(|n| ints.binary_search(&n).is_ok()),
+            SetValue::Ints(ints) => {
+                parse_canonical_int(member).is_some_and(|n| ints.binary_search(&n).is_ok())
+            }
             SetValue::Table(table) => table.contains(member),
         }
     }
