@@ -5,12 +5,14 @@
 //! - [`command`]: the one table of every command: arity, flags, keys, routing.
 //! - [`config`]: the proxy's configuration: twemproxy's `nutcracker.yml`, validated.
 //! - [`engine`]: the bundled Redis-compatible server.
+//! - [`proxy`]: key placement (twemproxy's hashes, ketama/modula/random rings), routing.
 //! - [`error`]: the crate's error type.
 
 pub mod command;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod proxy;
 pub mod resp;
 
 pub use error::{Error, Result};

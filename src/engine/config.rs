@@ -101,7 +101,7 @@ impl Default for EngineConfig {
 }
 
 /// An option that could not be applied.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ConfigError {
     /// No such option.
     #[error("unknown option '{0}'")]
@@ -529,7 +529,7 @@ mod tests {
         let err = EngineConfig::from_args(&args(&["--appendfsync", "sometimes"])).unwrap_err();
         assert!(err.to_string().contains("always everysec no"), "{err}");
         let err = EngineConfig::from_args(&args(&["--port"])).unwrap_err();
-        assert_eq!(err, ConfigError::MissingValue("port".into()));
+        assert!(matches!(err, ConfigError::MissingValue(name) if name == "port"));
         let err = EngineConfig::from_args(&args(&["/nonexistent/redis.conf"])).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/redis.conf"));
     }

@@ -5,12 +5,20 @@
 //! buffer); `encode` writes a frame for the protocol version a connection speaks.
 
 mod decode;
+mod double;
 mod encode;
 mod error;
+mod inline;
+mod reply;
+mod request;
+#[cfg(test)]
+mod tests;
 
 pub use decode::{Decoder, Limits};
+pub use double::{format_double, format_double_human};
 pub use encode::encode;
 pub use error::ProtocolError;
+pub use request::Request;
 
 use bytes::Bytes;
 

@@ -38,6 +38,7 @@ use super::client::Client;
 use super::db::{Db, UnixMs};
 use super::keyspace::Keyspace;
 use super::server::Shared;
+use crate::command::flags::Flags;
 use crate::command::{self, CommandSpec};
 use crate::resp::Frame;
 
@@ -186,7 +187,7 @@ pub fn call(cx: &mut Ctx<'_>, cmd: Command, args: &[Bytes]) -> Frame {
     cx.ks.settle_expired();
     match result {
         Ok(frame) => {
-            if cmd.spec.is_write() && !cx.unchanged && !frame.is_error() {
+            if cmd.spec.flags.contains(Flags::WRITE) && !cx.unchanged && !frame.is_error() {
                 let db = cx.client.db;
                 for i in cmd.spec.key_indexes(args) {
                     cx.ks.touch(db, &args[i]);
