@@ -35,7 +35,10 @@ async fn setup() -> (Engine, MultiplexedConnection, Raw) {
 }
 
 fn unix_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
 }
 
 /// Polls `probe` every 5 ms until it is true or `limit` passes; returns the wait.
@@ -64,7 +67,10 @@ async fn expire_and_read_back_in_every_unit() {
     assert!((99_000..=100_000).contains(&pttl), "{pttl}");
     let at: i64 = q(&mut con, &["PEXPIRETIME", "k"]).await;
     let now = unix_ms();
-    assert!((now + 99_000..=now + 100_000).contains(&at), "{at} vs {now}");
+    assert!(
+        (now + 99_000..=now + 100_000).contains(&at),
+        "{at} vs {now}"
+    );
     let secs: i64 = q(&mut con, &["EXPIRETIME", "k"]).await;
     assert!((secs * 1000 - at).abs() <= 500, "{secs} vs {at}");
 
@@ -187,7 +193,11 @@ async fn nx_xx_gt_lt() {
         (&["EXPIRE", "k", "70", "LT"], ":1", 70),
         (&["PERSIST", "k"], ":1", -1),
         (&["PEXPIRE", "k", "80000", "XX"], ":0", -1),
-        (&["PEXPIREAT", "k", "9223372036854775807"], ":1", 9_223_370_000_000_000),
+        (
+            &["PEXPIREAT", "k", "9223372036854775807"],
+            ":1",
+            9_223_370_000_000_000,
+        ),
         (&["EXPIRE", "k", "10", "GT"], ":0", 9_223_370_000_000_000),
     ];
     for &(args, reply, ttl_after) in steps {
@@ -213,14 +223,34 @@ async fn option_errors() {
         expect(&mut raw, &[command, "k", "10", "NX", "LT"], nx).await;
         expect(&mut raw, &[command, "k", "10", "GT", "LT"], gt_lt).await;
         expect(&mut raw, &[command, "k", "10", "LT", "GT", "XX"], gt_lt).await;
-        expect(&mut raw, &[command, "k", "10", "Foo"], "-ERR Unsupported option Foo\r\n").await;
-        expect(&mut raw, &[command, "k", "abc"], "-ERR value is not an integer or out of range\r\n").await;
-        expect(&mut raw, &[command, "k", "1.5"], "-ERR value is not an integer or out of range\r\n").await;
+        expect(
+            &mut raw,
+            &[command, "k", "10", "Foo"],
+            "-ERR Unsupported option Foo\r\n",
+        )
+        .await;
+        expect(
+            &mut raw,
+            &[command, "k", "abc"],
+            "-ERR value is not an integer or out of range\r\n",
+        )
+        .await;
+        expect(
+            &mut raw,
+            &[command, "k", "1.5"],
+            "-ERR value is not an integer or out of range\r\n",
+        )
+        .await;
         // Options are checked before the time, and before the key.
         expect(&mut raw, &[command, "k", "abc", "nx", "xx"], nx).await;
         expect(&mut raw, &[command, "missing", "10", "gt", "lt"], gt_lt).await;
         let name = command.to_lowercase();
-        expect(&mut raw, &[command, "k"], &format!("-ERR wrong number of arguments for '{name}' command\r\n")).await;
+        expect(
+            &mut raw,
+            &[command, "k"],
+            &format!("-ERR wrong number of arguments for '{name}' command\r\n"),
+        )
+        .await;
     }
     // A failed command leaves the key as it was.
     expect(&mut raw, &["TTL", "k"], ":-1\r\n").await;
@@ -231,18 +261,58 @@ async fn overflowing_times_are_refused() {
     let (_engine, mut con, mut raw) = setup().await;
     let _: () = q(&mut con, &["SET", "k", "v"]).await;
     let invalid = |name: &str| format!("-ERR invalid expire time in '{name}' command\r\n");
-    expect(&mut raw, &["EXPIRE", "k", "9223372036854775807"], &invalid("expire")).await;
-    expect(&mut raw, &["EXPIRE", "k", "9223372036854775"], &invalid("expire")).await;
-    expect(&mut raw, &["EXPIRE", "k", "-9223372036854775808"], &invalid("expire")).await;
-    expect(&mut raw, &["PEXPIRE", "k", "9223372036854775807"], &invalid("pexpire")).await;
-    expect(&mut raw, &["EXPIREAT", "k", "9223372036854775807"], &invalid("expireat")).await;
-    expect(&mut raw, &["EXPIREAT", "k", "-9223372036854776"], &invalid("expireat")).await;
-    expect(&mut raw, &["EXPIRE", "k", "99999999999999999999"], "-ERR value is not an integer or out of range\r\n").await;
+    expect(
+        &mut raw,
+        &["EXPIRE", "k", "9223372036854775807"],
+        &invalid("expire"),
+    )
+    .await;
+    expect(
+        &mut raw,
+        &["EXPIRE", "k", "9223372036854775"],
+        &invalid("expire"),
+    )
+    .await;
+    expect(
+        &mut raw,
+        &["EXPIRE", "k", "-9223372036854775808"],
+        &invalid("expire"),
+    )
+    .await;
+    expect(
+        &mut raw,
+        &["PEXPIRE", "k", "9223372036854775807"],
+        &invalid("pexpire"),
+    )
+    .await;
+    expect(
+        &mut raw,
+        &["EXPIREAT", "k", "9223372036854775807"],
+        &invalid("expireat"),
+    )
+    .await;
+    expect(
+        &mut raw,
+        &["EXPIREAT", "k", "-9223372036854776"],
+        &invalid("expireat"),
+    )
+    .await;
+    expect(
+        &mut raw,
+        &["EXPIRE", "k", "99999999999999999999"],
+        "-ERR value is not an integer or out of range\r\n",
+    )
+    .await;
     expect(&mut raw, &["TTL", "k"], ":-1\r\n").await;
     // The largest representable times are fine.
     expect(&mut raw, &["EXPIREAT", "k", "9223372036854775"], ":1\r\n").await;
     expect(&mut raw, &["PEXPIRETIME", "k"], ":9223372036854775000\r\n").await;
-    expect(&mut raw, &["PEXPIREAT", "k", "9223372036854775807"], ":1\r\n").await;
+    expect(
+        &mut raw,
+        &["PEXPIREAT", "k", "9223372036854775807"],
+        ":1\r\n",
+    )
+    .await;
     expect(&mut raw, &["EXPIRETIME", "k"], ":9223372036854776\r\n").await;
 }
 

@@ -38,10 +38,24 @@ async fn aggregates(con: &mut MultiplexedConnection, prefix: &str, n: usize) {
     for i in 0..n {
         let (member, score) = (format!("m{i}"), i.to_string());
         let _: () = redis::pipe()
-            .cmd("RPUSH").arg(format!("{prefix}list")).arg(&member).ignore()
-            .cmd("SADD").arg(format!("{prefix}set")).arg(&member).ignore()
-            .cmd("HSET").arg(format!("{prefix}hash")).arg(&member).arg(&score).ignore()
-            .cmd("ZADD").arg(format!("{prefix}zset")).arg(&score).arg(&member).ignore()
+            .cmd("RPUSH")
+            .arg(format!("{prefix}list"))
+            .arg(&member)
+            .ignore()
+            .cmd("SADD")
+            .arg(format!("{prefix}set"))
+            .arg(&member)
+            .ignore()
+            .cmd("HSET")
+            .arg(format!("{prefix}hash"))
+            .arg(&member)
+            .arg(&score)
+            .ignore()
+            .cmd("ZADD")
+            .arg(format!("{prefix}zset"))
+            .arg(&score)
+            .arg(&member)
+            .ignore()
             .query_async(con)
             .await
             .unwrap();
@@ -55,7 +69,12 @@ async fn del_counts_each_deleted_key_once() {
     expect(&mut raw, &["DEL", "a", "a", "b", "missing"], ":2\r\n").await;
     expect(&mut raw, &["DEL", "missing"], ":0\r\n").await;
     expect(&mut raw, &["EXISTS", "a", "b", "c"], ":1\r\n").await;
-    expect(&mut raw, &["DEL"], "-ERR wrong number of arguments for 'del' command\r\n").await;
+    expect(
+        &mut raw,
+        &["DEL"],
+        "-ERR wrong number of arguments for 'del' command\r\n",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -66,7 +85,20 @@ async fn unlink_removes_small_and_large_values_at_once() {
     let _: () = q(&mut con, &["SET", "s", "v"]).await;
     expect(
         &mut raw,
-        &["UNLINK", "big:list", "big:set", "big:hash", "big:zset", "small:list", "small:set", "small:hash", "small:zset", "s", "s", "missing"],
+        &[
+            "UNLINK",
+            "big:list",
+            "big:set",
+            "big:hash",
+            "big:zset",
+            "small:list",
+            "small:set",
+            "small:hash",
+            "small:zset",
+            "s",
+            "s",
+            "missing",
+        ],
         ":9\r\n",
     )
     .await;
@@ -82,9 +114,17 @@ async fn del_frees_lazily_when_configured() {
     let engine = Engine::start_with(&["--lazyfree-lazy-user-del", "yes"]).await;
     let mut con = engine.conn().await;
     aggregates(&mut con, "big:", 500).await;
-    let deleted: i64 = q(&mut con, &["DEL", "big:list", "big:set", "big:hash", "big:zset"]).await;
+    let deleted: i64 = q(
+        &mut con,
+        &["DEL", "big:list", "big:set", "big:hash", "big:zset"],
+    )
+    .await;
     assert_eq!(deleted, 4);
-    let left: i64 = q(&mut con, &["EXISTS", "big:list", "big:set", "big:hash", "big:zset"]).await;
+    let left: i64 = q(
+        &mut con,
+        &["EXISTS", "big:list", "big:set", "big:hash", "big:zset"],
+    )
+    .await;
     assert_eq!(left, 0);
 }
 
@@ -101,7 +141,14 @@ async fn type_names_every_kind() {
     let (_engine, mut con, mut raw) = setup().await;
     aggregates(&mut con, "", 2).await;
     let _: () = q(&mut con, &["SET", "string", "v"]).await;
-    for (key, name) in [("string", "string"), ("list", "list"), ("set", "set"), ("hash", "hash"), ("zset", "zset"), ("missing", "none")] {
+    for (key, name) in [
+        ("string", "string"),
+        ("list", "list"),
+        ("set", "set"),
+        ("hash", "hash"),
+        ("zset", "zset"),
+        ("missing", "none"),
+    ] {
         expect(&mut raw, &["TYPE", key], &format!("+{name}\r\n")).await;
     }
 }
@@ -130,8 +177,18 @@ async fn rename_moves_value_and_ttl() {
     let _: () = q(&mut con, &["SET", "p", "1"]).await;
     expect(&mut raw, &["RENAME", "p", "dst"], "+OK\r\n").await;
     expect(&mut raw, &["TTL", "dst"], ":-1\r\n").await;
-    expect(&mut raw, &["RENAME", "missing", "x"], "-ERR no such key\r\n").await;
-    expect(&mut raw, &["RENAME", "missing", "missing"], "-ERR no such key\r\n").await;
+    expect(
+        &mut raw,
+        &["RENAME", "missing", "x"],
+        "-ERR no such key\r\n",
+    )
+    .await;
+    expect(
+        &mut raw,
+        &["RENAME", "missing", "missing"],
+        "-ERR no such key\r\n",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -154,7 +211,12 @@ async fn renamenx_only_onto_a_free_name() {
     expect(&mut raw, &["GET", "a"], "$1\r\n1\r\n").await;
     expect(&mut raw, &["RENAMENX", "a", "c"], ":1\r\n").await;
     expect(&mut raw, &["MGET", "a", "c"], "*2\r\n$-1\r\n$1\r\n1\r\n").await;
-    expect(&mut raw, &["RENAMENX", "missing", "z"], "-ERR no such key\r\n").await;
+    expect(
+        &mut raw,
+        &["RENAMENX", "missing", "z"],
+        "-ERR no such key\r\n",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -173,7 +235,12 @@ async fn copy_within_and_across_databases() {
     expect(&mut raw, &["LLEN", "copy"], ":4\r\n").await;
     expect(&mut raw, &["COPY", "missing", "copy", "replace"], ":0\r\n").await;
     expect(&mut raw, &["COPY", "hash", "hash", "db", "2"], ":1\r\n").await;
-    expect(&mut raw, &["COPY", "zset", "z", "db", "0", "replace", "replace"], ":1\r\n").await;
+    expect(
+        &mut raw,
+        &["COPY", "zset", "z", "db", "0", "replace", "replace"],
+        ":1\r\n",
+    )
+    .await;
 
     let mut other = Raw::connect(engine.addr).await;
     expect(&mut other, &["SELECT", "2"], "+OK\r\n").await;
@@ -188,9 +255,24 @@ async fn copy_errors() {
     let same = "-ERR source and destination objects are the same\r\n";
     expect(&mut raw, &["COPY", "a", "a"], same).await;
     expect(&mut raw, &["COPY", "a", "a", "DB", "0"], same).await;
-    expect(&mut raw, &["COPY", "a", "b", "db", "16"], "-ERR DB index is out of range\r\n").await;
-    expect(&mut raw, &["COPY", "a", "b", "db", "-1"], "-ERR DB index is out of range\r\n").await;
-    expect(&mut raw, &["COPY", "a", "b", "db", "x"], "-ERR value is not an integer or out of range\r\n").await;
+    expect(
+        &mut raw,
+        &["COPY", "a", "b", "db", "16"],
+        "-ERR DB index is out of range\r\n",
+    )
+    .await;
+    expect(
+        &mut raw,
+        &["COPY", "a", "b", "db", "-1"],
+        "-ERR DB index is out of range\r\n",
+    )
+    .await;
+    expect(
+        &mut raw,
+        &["COPY", "a", "b", "db", "x"],
+        "-ERR value is not an integer or out of range\r\n",
+    )
+    .await;
     expect(
         &mut raw,
         &["COPY", "a", "b", "db", "4294967296"],
@@ -198,8 +280,18 @@ async fn copy_errors() {
     )
     .await;
     expect(&mut raw, &["COPY", "a", "b", "db"], "-ERR syntax error\r\n").await;
-    expect(&mut raw, &["COPY", "a", "b", "foo"], "-ERR syntax error\r\n").await;
-    expect(&mut raw, &["COPY", "a"], "-ERR wrong number of arguments for 'copy' command\r\n").await;
+    expect(
+        &mut raw,
+        &["COPY", "a", "b", "foo"],
+        "-ERR syntax error\r\n",
+    )
+    .await;
+    expect(
+        &mut raw,
+        &["COPY", "a"],
+        "-ERR wrong number of arguments for 'copy' command\r\n",
+    )
+    .await;
     expect(&mut raw, &["EXISTS", "b"], ":0\r\n").await;
 }
 
@@ -226,17 +318,42 @@ async fn move_between_databases() {
 #[tokio::test]
 async fn move_errors() {
     let (_engine, _con, mut raw) = setup().await;
-    expect(&mut raw, &["MOVE", "k", "0"], "-ERR source and destination objects are the same\r\n").await;
-    expect(&mut raw, &["MOVE", "k", "16"], "-ERR DB index is out of range\r\n").await;
-    expect(&mut raw, &["MOVE", "k", "-1"], "-ERR DB index is out of range\r\n").await;
-    expect(&mut raw, &["MOVE", "k", "x"], "-ERR value is not an integer or out of range\r\n").await;
+    expect(
+        &mut raw,
+        &["MOVE", "k", "0"],
+        "-ERR source and destination objects are the same\r\n",
+    )
+    .await;
+    expect(
+        &mut raw,
+        &["MOVE", "k", "16"],
+        "-ERR DB index is out of range\r\n",
+    )
+    .await;
+    expect(
+        &mut raw,
+        &["MOVE", "k", "-1"],
+        "-ERR DB index is out of range\r\n",
+    )
+    .await;
+    expect(
+        &mut raw,
+        &["MOVE", "k", "x"],
+        "-ERR value is not an integer or out of range\r\n",
+    )
+    .await;
     expect(
         &mut raw,
         &["MOVE", "k", "-2147483649"],
         "-ERR value is out of range, value must between -2147483648 and 2147483647\r\n",
     )
     .await;
-    expect(&mut raw, &["MOVE", "k"], "-ERR wrong number of arguments for 'move' command\r\n").await;
+    expect(
+        &mut raw,
+        &["MOVE", "k"],
+        "-ERR wrong number of arguments for 'move' command\r\n",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -253,13 +370,36 @@ async fn randomkey_picks_an_existing_key() {
     }
     let all: HashSet<String> = ["only", "a", "b"].map(String::from).into();
     assert_eq!(seen, all);
-    expect(&mut raw, &["RANDOMKEY", "x"], "-ERR wrong number of arguments for 'randomkey' command\r\n").await;
+    expect(
+        &mut raw,
+        &["RANDOMKEY", "x"],
+        "-ERR wrong number of arguments for 'randomkey' command\r\n",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn keys_matches_globs() {
     let (_engine, mut con, mut raw) = setup().await;
-    let _: () = q(&mut con, &["MSET", "user:1:name", "a", "user:2:name", "b", "user:2:age", "3", "hello", "x", "hallo", "y", "h*llo", "z"]).await;
+    let _: () = q(
+        &mut con,
+        &[
+            "MSET",
+            "user:1:name",
+            "a",
+            "user:2:name",
+            "b",
+            "user:2:age",
+            "3",
+            "hello",
+            "x",
+            "hallo",
+            "y",
+            "h*llo",
+            "z",
+        ],
+    )
+    .await;
     let sorted = |mut v: Vec<String>| {
         v.sort();
         v
@@ -273,7 +413,12 @@ async fn keys_matches_globs() {
     let escaped: Vec<String> = q(&mut con, &["KEYS", "h\\*llo"]).await;
     assert_eq!(escaped, ["h*llo"]);
     expect(&mut raw, &["KEYS", "nothing*"], "*0\r\n").await;
-    expect(&mut raw, &["KEYS"], "-ERR wrong number of arguments for 'keys' command\r\n").await;
+    expect(
+        &mut raw,
+        &["KEYS"],
+        "-ERR wrong number of arguments for 'keys' command\r\n",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -360,8 +505,18 @@ async fn scan_visits_every_key_with_filters() {
     assert_ne!(next, "0");
     assert!(!batch.is_empty() && batch.len() <= 10, "{}", batch.len());
     // A cursor past the end ends the scan.
-    expect(&mut raw, &["SCAN", "18446744073709551615"], "*2\r\n$1\r\n0\r\n*0\r\n").await;
-    expect(&mut raw, &["SCAN", "-1", "MATCH", "none"], "*2\r\n$1\r\n0\r\n*0\r\n").await;
+    expect(
+        &mut raw,
+        &["SCAN", "18446744073709551615"],
+        "*2\r\n$1\r\n0\r\n*0\r\n",
+    )
+    .await;
+    expect(
+        &mut raw,
+        &["SCAN", "-1", "MATCH", "none"],
+        "*2\r\n$1\r\n0\r\n*0\r\n",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -370,13 +525,38 @@ async fn scan_errors() {
     for bad in ["x", "1.5", " 1", "18446744073709551616", "-"] {
         expect(&mut raw, &["SCAN", bad], "-ERR invalid cursor\r\n").await;
     }
-    expect(&mut raw, &["SCAN", "0", "COUNT", "0"], "-ERR syntax error\r\n").await;
-    expect(&mut raw, &["SCAN", "0", "COUNT", "-5"], "-ERR syntax error\r\n").await;
-    expect(&mut raw, &["SCAN", "0", "COUNT", "many"], "-ERR value is not an integer or out of range\r\n").await;
+    expect(
+        &mut raw,
+        &["SCAN", "0", "COUNT", "0"],
+        "-ERR syntax error\r\n",
+    )
+    .await;
+    expect(
+        &mut raw,
+        &["SCAN", "0", "COUNT", "-5"],
+        "-ERR syntax error\r\n",
+    )
+    .await;
+    expect(
+        &mut raw,
+        &["SCAN", "0", "COUNT", "many"],
+        "-ERR value is not an integer or out of range\r\n",
+    )
+    .await;
     expect(&mut raw, &["SCAN", "0", "MATCH"], "-ERR syntax error\r\n").await;
-    expect(&mut raw, &["SCAN", "0", "FOO", "bar"], "-ERR syntax error\r\n").await;
+    expect(
+        &mut raw,
+        &["SCAN", "0", "FOO", "bar"],
+        "-ERR syntax error\r\n",
+    )
+    .await;
     expect(&mut raw, &["SCAN", "x", "FOO"], "-ERR invalid cursor\r\n").await;
-    expect(&mut raw, &["SCAN"], "-ERR wrong number of arguments for 'scan' command\r\n").await;
+    expect(
+        &mut raw,
+        &["SCAN"],
+        "-ERR wrong number of arguments for 'scan' command\r\n",
+    )
+    .await;
 }
 
 /// Keys present for the whole scan are all returned, while another client adds
@@ -392,7 +572,8 @@ async fn scan_under_churn_returns_every_stable_key() {
     let mut cursor = "0".to_string();
     let mut round = 0;
     loop {
-        let (next, batch): (String, Vec<String>) = q(&mut con, &["SCAN", &cursor, "COUNT", "25"]).await;
+        let (next, batch): (String, Vec<String>) =
+            q(&mut con, &["SCAN", &cursor, "COUNT", "25"]).await;
         seen.extend(batch);
         for j in 0..30 {
             let _: () = q(&mut churn, &["SET", &format!("churn:{round}:{j}"), "v"]).await;
@@ -417,7 +598,11 @@ async fn scan_under_churn_returns_every_stable_key() {
 async fn object_encoding_follows_the_value() {
     let (_engine, mut con, mut raw) = setup().await;
     let long = "x".repeat(45);
-    let _: () = q(&mut con, &["MSET", "int", "12345", "emb", "hello", "raw", &long]).await;
+    let _: () = q(
+        &mut con,
+        &["MSET", "int", "12345", "emb", "hello", "raw", &long],
+    )
+    .await;
     aggregates(&mut con, "small:", 3).await;
     aggregates(&mut con, "big:", 600).await;
     let _: () = q(&mut con, &["SADD", "ints", "1", "2", "3"]).await;
@@ -434,7 +619,12 @@ async fn object_encoding_follows_the_value() {
         ("small:zset", "listpack"),
         ("big:zset", "skiplist"),
     ] {
-        expect(&mut raw, &["OBJECT", "ENCODING", key], &format!("${}\r\n{encoding}\r\n", encoding.len())).await;
+        expect(
+            &mut raw,
+            &["OBJECT", "ENCODING", key],
+            &format!("${}\r\n{encoding}\r\n", encoding.len()),
+        )
+        .await;
     }
     expect(&mut raw, &["OBJECT", "encoding", "missing"], "$-1\r\n").await;
 }
@@ -442,8 +632,17 @@ async fn object_encoding_follows_the_value() {
 #[tokio::test]
 async fn object_refcount_idletime_freq() {
     let (_engine, mut con, mut raw) = setup().await;
-    let _: () = q(&mut con, &["MSET", "shared", "42", "big", "123456", "s", "text"]).await;
-    expect(&mut raw, &["OBJECT", "REFCOUNT", "shared"], ":2147483647\r\n").await;
+    let _: () = q(
+        &mut con,
+        &["MSET", "shared", "42", "big", "123456", "s", "text"],
+    )
+    .await;
+    expect(
+        &mut raw,
+        &["OBJECT", "REFCOUNT", "shared"],
+        ":2147483647\r\n",
+    )
+    .await;
     expect(&mut raw, &["OBJECT", "REFCOUNT", "big"], ":1\r\n").await;
     expect(&mut raw, &["OBJECT", "REFCOUNT", "s"], ":1\r\n").await;
     expect(&mut raw, &["OBJECT", "REFCOUNT", "missing"], "$-1\r\n").await;
@@ -477,7 +676,10 @@ async fn object_help_and_errors() {
     let (_engine, mut con, mut raw) = setup().await;
     let help: Vec<String> = q(&mut con, &["OBJECT", "HELP"]).await;
     assert_eq!(help.len(), 15);
-    assert_eq!(help[0], "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+    assert_eq!(
+        help[0],
+        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+    );
     assert_eq!(help[14], "    Prints this help.");
     raw.send(&cmd(&["OBJECT", "help"])).await;
     let reply = raw.read_exact_len(6).await;
@@ -485,11 +687,36 @@ async fn object_help_and_errors() {
     // Drain the rest of the help before the next exchange.
     let rest: usize = help.iter().map(|l| l.len() + 3).sum::<usize>() - 1;
     raw.read_exact_len(rest).await;
-    expect(&mut raw, &["OBJECT", "foo"], "-ERR unknown subcommand 'foo'. Try OBJECT HELP.\r\n").await;
-    expect(&mut raw, &["OBJECT", "encoding"], "-ERR wrong number of arguments for 'object|encoding' command\r\n").await;
-    expect(&mut raw, &["OBJECT", "help", "x"], "-ERR wrong number of arguments for 'object|help' command\r\n").await;
-    expect(&mut raw, &["OBJECT", "refcount", "a", "b"], "-ERR wrong number of arguments for 'object|refcount' command\r\n").await;
-    expect(&mut raw, &["OBJECT"], "-ERR wrong number of arguments for 'object' command\r\n").await;
+    expect(
+        &mut raw,
+        &["OBJECT", "foo"],
+        "-ERR unknown subcommand 'foo'. Try OBJECT HELP.\r\n",
+    )
+    .await;
+    expect(
+        &mut raw,
+        &["OBJECT", "encoding"],
+        "-ERR wrong number of arguments for 'object|encoding' command\r\n",
+    )
+    .await;
+    expect(
+        &mut raw,
+        &["OBJECT", "help", "x"],
+        "-ERR wrong number of arguments for 'object|help' command\r\n",
+    )
+    .await;
+    expect(
+        &mut raw,
+        &["OBJECT", "refcount", "a", "b"],
+        "-ERR wrong number of arguments for 'object|refcount' command\r\n",
+    )
+    .await;
+    expect(
+        &mut raw,
+        &["OBJECT"],
+        "-ERR wrong number of arguments for 'object' command\r\n",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -519,6 +746,11 @@ async fn wrong_arity_of_generic_commands() {
         (&["RENAME", "a"], "rename"),
         (&["RENAMENX", "a", "b", "c"], "renamenx"),
     ] {
-        expect(&mut raw, args, &format!("-ERR wrong number of arguments for '{name}' command\r\n")).await;
+        expect(
+            &mut raw,
+            args,
+            &format!("-ERR wrong number of arguments for '{name}' command\r\n"),
+        )
+        .await;
     }
 }

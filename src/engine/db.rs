@@ -21,7 +21,6 @@
 use bytes::Bytes;
 use hashbrown::HashTable;
 use rand::Rng;
-use std::hash::BuildHasher;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::value::Value;

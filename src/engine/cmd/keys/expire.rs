@@ -27,25 +27,57 @@ struct Form {
 /// # Format
 /// `EXPIRE key seconds [NX | XX | GT | LT]` → 1 if the timeout was set, else 0.
 pub(super) fn expire(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    set_expiry(cx, args, Form { name: "expire", unit_ms: 1000, relative: true })
+    set_expiry(
+        cx,
+        args,
+        Form {
+            name: "expire",
+            unit_ms: 1000,
+            relative: true,
+        },
+    )
 }
 
 /// # Format
 /// `PEXPIRE key milliseconds [NX | XX | GT | LT]` → 1 if the timeout was set, else 0.
 pub(super) fn pexpire(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    set_expiry(cx, args, Form { name: "pexpire", unit_ms: 1, relative: true })
+    set_expiry(
+        cx,
+        args,
+        Form {
+            name: "pexpire",
+            unit_ms: 1,
+            relative: true,
+        },
+    )
 }
 
 /// # Format
 /// `EXPIREAT key unix-time-seconds [NX | XX | GT | LT]` → 1 if set, else 0.
 pub(super) fn expireat(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    set_expiry(cx, args, Form { name: "expireat", unit_ms: 1000, relative: false })
+    set_expiry(
+        cx,
+        args,
+        Form {
+            name: "expireat",
+            unit_ms: 1000,
+            relative: false,
+        },
+    )
 }
 
 /// # Format
 /// `PEXPIREAT key unix-time-milliseconds [NX | XX | GT | LT]` → 1 if set, else 0.
 pub(super) fn pexpireat(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    set_expiry(cx, args, Form { name: "pexpireat", unit_ms: 1, relative: false })
+    set_expiry(
+        cx,
+        args,
+        Form {
+            name: "pexpireat",
+            unit_ms: 1,
+            relative: false,
+        },
+    )
 }
 
 /// The NX | XX | GT | LT conditions.
@@ -82,7 +114,9 @@ impl Conditions {
             ));
         }
         if c.gt && c.lt {
-            return Err(CmdError::msg("ERR GT and LT options at the same time are not compatible"));
+            return Err(CmdError::msg(
+                "ERR GT and LT options at the same time are not compatible",
+            ));
         }
         Ok(c)
     }
@@ -101,7 +135,10 @@ fn set_expiry(cx: &mut Ctx<'_>, args: &[Bytes], form: Form) -> CmdResult {
     let conditions = Conditions::parse(&args[3..])?;
     let base = if form.relative { cx.now } else { 0 };
     let at = absolute_ms(args::int(&args[2])?, form.unit_ms, base).ok_or_else(|| {
-        CmdError::msg(format!("ERR invalid expire time in '{}' command", form.name))
+        CmdError::msg(format!(
+            "ERR invalid expire time in '{}' command",
+            form.name
+        ))
     })?;
     let (db, now) = cx.db_now();
     let key = &args[1];
@@ -184,7 +221,9 @@ fn round_to_secs(ms: i64) -> i64 {
 pub(super) fn persist(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (db, now) = cx.db_now();
     let key = &args[1];
-    let volatile = db.entry_mut(key, now).is_some_and(|e| e.expire_at().is_some());
+    let volatile = db
+        .entry_mut(key, now)
+        .is_some_and(|e| e.expire_at().is_some());
     if !volatile {
         cx.no_change();
         return Ok(Frame::Integer(0));
@@ -221,7 +260,10 @@ mod tests {
     #[test]
     fn conditions() {
         let parse = |opts: &[&str]| {
-            let opts: Vec<Bytes> = opts.iter().map(|o| Bytes::copy_from_slice(o.as_bytes())).collect();
+            let opts: Vec<Bytes> = opts
+                .iter()
+                .map(|o| Bytes::copy_from_slice(o.as_bytes()))
+                .collect();
             Conditions::parse(&opts)
         };
         let nx = parse(&["NX"]).unwrap();
@@ -245,6 +287,9 @@ mod tests {
             parse(&["lt", "gt", "xx"]).unwrap_err().to_string(),
             "ERR GT and LT options at the same time are not compatible"
         );
-        assert_eq!(parse(&["Foo"]).unwrap_err().to_string(), "ERR Unsupported option Foo");
+        assert_eq!(
+            parse(&["Foo"]).unwrap_err().to_string(),
+            "ERR Unsupported option Foo"
+        );
     }
 }

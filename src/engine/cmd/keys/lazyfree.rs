@@ -112,7 +112,9 @@ mod tests {
 
     impl Drop for Probe {
         fn drop(&mut self) {
-            let _ = self.0.send(std::thread::current().name().map(str::to_owned));
+            let _ = self
+                .0
+                .send(std::thread::current().name().map(str::to_owned));
         }
     }
 
@@ -135,8 +137,17 @@ mod tests {
 
     #[test]
     fn only_large_values_are_sent_away() {
-        let list = |n: usize| Value::List((0..n).map(|i| Bytes::from(i.to_string())).collect::<VecDeque<_>>());
-        assert!(!is_costly(&Value::from_bytes(Bytes::from(vec![b'x'; 1 << 20]))));
+        let list = |n: usize| {
+            Value::List(
+                (0..n)
+                    .map(|i| Bytes::from(i.to_string()))
+                    .collect::<VecDeque<_>>(),
+            )
+        };
+        assert!(!is_costly(&Value::from_bytes(Bytes::from(vec![
+            b'x';
+            1 << 20
+        ]))));
         assert!(!is_costly(&list(THRESHOLD)));
         assert!(is_costly(&list(THRESHOLD + 1)));
     }

@@ -36,7 +36,8 @@ const LFU_SELECTED: &str = "ERR An LFU maxmemory policy is selected, idle time n
 const LFU_NOT_SELECTED: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
 /// With an LFU policy Redis keeps a logarithmic access counter per key; the
 /// engine keeps only the access time, so it says so rather than invent a number.
-const FREQ_UNTRACKED: &str = "ERR shardcar: access frequency is not tracked (LFU eviction is not implemented)";
+const FREQ_UNTRACKED: &str =
+    "ERR shardcar: access frequency is not tracked (LFU eviction is not implemented)";
 
 /// # Format
 /// `OBJECT ENCODING key` → the encoding name, or nil if there is no such key.
@@ -50,7 +51,9 @@ pub(in crate::engine::cmd) fn object(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdRes
         return Err(CmdError::WrongArity(spec.name.to_string()));
     }
     if spec.short_name() == "help" {
-        return Ok(Frame::Array(HELP.iter().map(|line| Frame::simple(line)).collect()));
+        return Ok(Frame::Array(
+            HELP.iter().map(|line| Frame::simple(line)).collect(),
+        ));
     }
     let policy = Policy::of(cx);
     let reply = describe(cx, spec.short_name(), &args[2], policy);

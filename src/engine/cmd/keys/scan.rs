@@ -61,7 +61,9 @@ pub(super) fn scan(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             break;
         }
     }
-    let cursor = Frame::Bulk(Bytes::copy_from_slice(itoa::Buffer::new().format(cursor).as_bytes()));
+    let cursor = Frame::Bulk(Bytes::copy_from_slice(
+        itoa::Buffer::new().format(cursor).as_bytes(),
+    ));
     Ok(Frame::Array(vec![cursor, Frame::Array(found)]))
 }
 
@@ -143,14 +145,27 @@ mod tests {
         assert_eq!(parse_cursor(b"007"), Some(7));
         assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
         assert_eq!(parse_cursor(b"12\0junk"), Some(12));
-        for bad in [&b" 1"[..], b"1 ", b"1.5", b"abc", b"-", b"+", b"18446744073709551616", b"0x10"] {
+        for bad in [
+            &b" 1"[..],
+            b"1 ",
+            b"1.5",
+            b"abc",
+            b"-",
+            b"+",
+            b"18446744073709551616",
+            b"0x10",
+        ] {
             assert_eq!(parse_cursor(bad), None, "{bad:?}");
         }
     }
 
     #[test]
     fn options() {
-        let opts = |list: &[&str]| -> Vec<Bytes> { list.iter().map(|s| Bytes::copy_from_slice(s.as_bytes())).collect() };
+        let opts = |list: &[&str]| -> Vec<Bytes> {
+            list.iter()
+                .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+                .collect()
+        };
         let o = opts(&["COUNT", "5", "match", "a*", "Type", "hash"]);
         let (filter, count) = parse_options(&o).unwrap();
         assert_eq!(count, 5);
@@ -161,12 +176,19 @@ mod tests {
         for (bad, err) in [
             (&["count", "0"][..], "ERR syntax error"),
             (&["count", "-1"], "ERR syntax error"),
-            (&["count", "x"], "ERR value is not an integer or out of range"),
+            (
+                &["count", "x"],
+                "ERR value is not an integer or out of range",
+            ),
             (&["match"], "ERR syntax error"),
             (&["foo", "bar"], "ERR syntax error"),
             (&["count", "1", "type"], "ERR syntax error"),
         ] {
-            assert_eq!(parse_options(&opts(bad)).unwrap_err().to_string(), err, "{bad:?}");
+            assert_eq!(
+                parse_options(&opts(bad)).unwrap_err().to_string(),
+                err,
+                "{bad:?}"
+            );
         }
     }
 }

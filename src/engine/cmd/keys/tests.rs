@@ -49,7 +49,10 @@ impl Harness {
 
     /// Runs a command as the dispatcher does, at time `now`.
     fn run_at(&mut self, now: i64, args: &[&str]) -> Frame {
-        let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect();
+        let args: Vec<Bytes> = args
+            .iter()
+            .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+            .collect();
         let command = cmd::lookup(&args[0]).expect("known command");
         assert!(command.spec.check_arity(args.len()), "arity of {args:?}");
         let mut cx = Ctx::new(&mut self.ks, &mut self.client, &self.shared, now);
@@ -66,7 +69,9 @@ impl Harness {
     }
 
     fn watch(&mut self, db: usize, key: &str) {
-        self.ks.watches.watch(self.client.id, db, Bytes::copy_from_slice(key.as_bytes()));
+        self.ks
+            .watches
+            .watch(self.client.id, db, Bytes::copy_from_slice(key.as_bytes()));
     }
 
     fn watch_fired(&self) -> bool {
@@ -84,11 +89,22 @@ fn read_lookups_count_hits_and_misses_writes_do_not() {
     h.set(0, "a", "1");
     h.run(&["exists", "a", "a", "nope"]);
     assert_eq!(h.hits_misses(), (2, 1));
-    for read in [&["type", "a"][..], &["ttl", "a"], &["pttl", "nope"], &["touch", "a"], &["object", "encoding", "nope"]] {
+    for read in [
+        &["type", "a"][..],
+        &["ttl", "a"],
+        &["pttl", "nope"],
+        &["touch", "a"],
+        &["object", "encoding", "nope"],
+    ] {
         h.run(read);
     }
     assert_eq!(h.hits_misses(), (5, 3));
-    for write in [&["expire", "a", "100"][..], &["persist", "a"], &["rename", "a", "b"], &["del", "b", "nope"]] {
+    for write in [
+        &["expire", "a", "100"][..],
+        &["persist", "a"],
+        &["rename", "a", "b"],
+        &["del", "b", "nope"],
+    ] {
         h.run(write);
     }
     assert_eq!(h.hits_misses(), (5, 3));
@@ -143,19 +159,39 @@ fn idle_time_counts_from_the_last_read_or_write() {
     let mut h = Harness::new();
     let t0 = now_ms();
     h.ks.dbs[0].insert(Bytes::from("k"), Value::from_int(5), t0);
-    assert_eq!(h.run_at(t0 + 4_000, &["object", "idletime", "k"]), Frame::Integer(4));
+    assert_eq!(
+        h.run_at(t0 + 4_000, &["object", "idletime", "k"]),
+        Frame::Integer(4)
+    );
     // Introspection is not an access.
-    for look in [&["type", "k"][..], &["exists", "k"], &["ttl", "k"], &["object", "encoding", "k"]] {
+    for look in [
+        &["type", "k"][..],
+        &["exists", "k"],
+        &["ttl", "k"],
+        &["object", "encoding", "k"],
+    ] {
         h.run_at(t0 + 5_000, look);
     }
-    assert_eq!(h.run_at(t0 + 6_000, &["object", "idletime", "k"]), Frame::Integer(6));
+    assert_eq!(
+        h.run_at(t0 + 6_000, &["object", "idletime", "k"]),
+        Frame::Integer(6)
+    );
     h.run_at(t0 + 7_000, &["touch", "k"]);
-    assert_eq!(h.run_at(t0 + 9_000, &["object", "idletime", "k"]), Frame::Integer(2));
+    assert_eq!(
+        h.run_at(t0 + 9_000, &["object", "idletime", "k"]),
+        Frame::Integer(2)
+    );
     h.run_at(t0 + 10_000, &["expire", "k", "100"]);
-    assert_eq!(h.run_at(t0 + 10_500, &["object", "idletime", "k"]), Frame::Integer(0));
+    assert_eq!(
+        h.run_at(t0 + 10_500, &["object", "idletime", "k"]),
+        Frame::Integer(0)
+    );
     // A copy is a new object.
     h.run_at(t0 + 20_000, &["copy", "k", "c"]);
-    assert_eq!(h.run_at(t0 + 23_000, &["object", "idletime", "c"]), Frame::Integer(3));
+    assert_eq!(
+        h.run_at(t0 + 23_000, &["object", "idletime", "c"]),
+        Frame::Integer(3)
+    );
 }
 
 #[test]
@@ -166,7 +202,9 @@ fn lfu_policy_swaps_which_of_idletime_and_freq_errs() {
     };
     let mut h = Harness::with_config(cfg);
     h.set(0, "k", "v");
-    let Frame::Error(text) = h.run(&["object", "idletime", "k"]) else { panic!("an error") };
+    let Frame::Error(text) = h.run(&["object", "idletime", "k"]) else {
+        panic!("an error")
+    };
     assert!(text.starts_with(b"ERR An LFU maxmemory policy is selected, idle time not tracked."));
     assert!(h.run(&["object", "freq", "k"]).is_error());
     assert_eq!(h.run(&["object", "idletime", "nope"]), Frame::Null);
@@ -178,7 +216,10 @@ fn refcount_of_shared_integers_follows_the_policy() {
     h.set(0, "small", "9999");
     h.set(0, "big", "10000");
     h.set(0, "neg", "-1");
-    assert_eq!(h.run(&["object", "refcount", "small"]), Frame::Integer(2_147_483_647));
+    assert_eq!(
+        h.run(&["object", "refcount", "small"]),
+        Frame::Integer(2_147_483_647)
+    );
     assert_eq!(h.run(&["object", "refcount", "big"]), Frame::Integer(1));
     assert_eq!(h.run(&["object", "refcount", "neg"]), Frame::Integer(1));
     let cfg = EngineConfig {
