@@ -171,44 +171,60 @@ async fn negative_or_past_times_delete_the_key() {
     expect(&mut raw, &["EXISTS", "k"], ":0\r\n").await;
 }
 
+/// The conditions, on absolute times so that equal times are really equal.
 #[tokio::test]
 async fn nx_xx_gt_lt() {
     let (_engine, mut con, mut raw) = setup().await;
     let _: () = q(&mut con, &["SET", "k", "v"]).await;
     let steps: &[(&[&str], &str, i64)] = &[
-        // (command, reply, TTL after)
-        (&["EXPIRE", "k", "100", "XX"], ":0", -1),
-        (&["EXPIRE", "k", "100", "GT"], ":0", -1),
-        (&["EXPIRE", "k", "100", "nx", "NX"], ":1", 100),
-        (&["EXPIRE", "k", "200", "NX"], ":0", 100),
-        (&["EXPIRE", "k", "200", "gt"], ":1", 200),
-        (&["EXPIRE", "k", "150", "GT"], ":0", 200),
-        (&["EXPIRE", "k", "200", "GT"], ":0", 200),
-        (&["EXPIRE", "k", "50", "lt"], ":1", 50),
-        (&["EXPIRE", "k", "50", "LT"], ":0", 50),
-        (&["EXPIRE", "k", "60", "XX", "LT"], ":0", 50),
-        (&["EXPIRE", "k", "60", "XX", "GT"], ":1", 60),
-        (&["EXPIRE", "k", "70", "XX"], ":1", 70),
+        // (command, reply, EXPIRETIME after)
+        (&["EXPIREAT", "k", "4000000100", "XX"], ":0", -1),
+        (&["EXPIREAT", "k", "4000000100", "GT"], ":0", -1),
+        (
+            &["EXPIREAT", "k", "4000000100", "nx", "NX"],
+            ":1",
+            4_000_000_100,
+        ),
+        (&["EXPIREAT", "k", "4000000200", "NX"], ":0", 4_000_000_100),
+        (&["EXPIREAT", "k", "4000000200", "gt"], ":1", 4_000_000_200),
+        (&["EXPIREAT", "k", "4000000150", "GT"], ":0", 4_000_000_200),
+        (&["EXPIREAT", "k", "4000000200", "GT"], ":0", 4_000_000_200),
+        (&["EXPIREAT", "k", "4000000050", "lt"], ":1", 4_000_000_050),
+        (&["EXPIREAT", "k", "4000000050", "LT"], ":0", 4_000_000_050),
+        (
+            &["EXPIREAT", "k", "4000000060", "XX", "LT"],
+            ":0",
+            4_000_000_050,
+        ),
+        (
+            &["EXPIREAT", "k", "4000000060", "XX", "GT"],
+            ":1",
+            4_000_000_060,
+        ),
+        (&["EXPIREAT", "k", "4000000070", "XX"], ":1", 4_000_000_070),
         (&["PERSIST", "k"], ":1", -1),
-        (&["EXPIRE", "k", "70", "LT"], ":1", 70),
+        (&["EXPIREAT", "k", "4000000070", "LT"], ":1", 4_000_000_070),
         (&["PERSIST", "k"], ":1", -1),
         (&["PEXPIRE", "k", "80000", "XX"], ":0", -1),
         (
             &["PEXPIREAT", "k", "9223372036854775807"],
             ":1",
-            9_223_370_000_000_000,
+            9_223_372_036_854_776,
         ),
-        (&["EXPIRE", "k", "10", "GT"], ":0", 9_223_370_000_000_000),
+        (&["EXPIRE", "k", "10", "GT"], ":0", 9_223_372_036_854_776),
     ];
-    for &(args, reply, ttl_after) in steps {
+    for &(args, reply, after) in steps {
         expect(&mut raw, args, &format!("{reply}\r\n")).await;
-        let ttl: i64 = q(&mut con, &["TTL", "k"]).await;
-        if ttl_after > 1_000_000 {
-            assert!(ttl > ttl_after, "after {args:?}: {ttl}");
-        } else {
-            assert_eq!(ttl, ttl_after, "after {args:?}");
-        }
+        let at: i64 = q(&mut con, &["EXPIRETIME", "k"]).await;
+        assert_eq!(at, after, "after {args:?}");
     }
+    // Relative forms compare the same way.
+    expect(&mut raw, &["EXPIRE", "k", "10", "LT"], ":1\r\n").await;
+    expect(&mut raw, &["TTL", "k"], ":10\r\n").await;
+    expect(&mut raw, &["PEXPIRE", "k", "5000", "GT"], ":0\r\n").await;
+    expect(&mut raw, &["PEXPIRE", "k", "50000", "GT"], ":1\r\n").await;
+    expect(&mut raw, &["EXPIRE", "k", "20", "LT"], ":1\r\n").await;
+    expect(&mut raw, &["TTL", "k"], ":20\r\n").await;
 }
 
 #[tokio::test]
