@@ -205,7 +205,10 @@ const ALIASES: &[(&str, &str)] = &[
 /// Finds an option by name, case-insensitively, aliases included.
 pub fn param(name: &str) -> Option<&'static Param> {
     let lower = name.to_ascii_lowercase();
-    let name = ALIASES.iter().find(|(old, _)| *old == lower).map_or(lower.as_str(), |(_, new)| new);
+    let name = ALIASES
+        .iter()
+        .find(|(old, _)| *old == lower)
+        .map_or(lower.as_str(), |(_, new)| new);
     PARAMS.iter().find(|p| p.name == name)
 }
 
@@ -247,7 +250,9 @@ impl EngineConfig {
         }
         let mut i = 0;
         while i < rest.len() {
-            let name = rest[i].strip_prefix("--").ok_or_else(|| ConfigError::Unknown(rest[i].clone()))?;
+            let name = rest[i]
+                .strip_prefix("--")
+                .ok_or_else(|| ConfigError::Unknown(rest[i].clone()))?;
             let values: Vec<&str> = rest[i + 1..]
                 .iter()
                 .take_while(|a| !a.starts_with("--"))
@@ -267,7 +272,11 @@ impl EngineConfig {
     /// # Errors
     /// The first bad line, by option name.
     pub fn apply_file(&mut self, text: &str) -> Result<(), ConfigError> {
-        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        for line in text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
             let (name, value) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
             let value = value.trim();
             let value = value
@@ -313,9 +322,13 @@ impl EngineConfig {
 /// Parses redis.conf memory sizes: "100", "1k" (1000), "1kb" (1024), "2gb"…
 pub fn parse_memory(text: &str) -> Result<u64, String> {
     let lower = text.trim().to_ascii_lowercase();
-    let split = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
+    let split = lower
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(lower.len());
     let (digits, unit) = lower.split_at(split);
-    let n: u64 = digits.parse().map_err(|_| "not a memory size".to_string())?;
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| "not a memory size".to_string())?;
     let mul: u64 = match unit {
         "" | "b" => 1,
         "k" => 1000,
@@ -362,7 +375,8 @@ impl Kind<Vec<String>> for Words {
 struct Num;
 impl Kind<u64> for Num {
     fn parse(text: &str) -> Result<u64, String> {
-        text.parse().map_err(|_| "not a non-negative integer".into())
+        text.parse()
+            .map_err(|_| "not a non-negative integer".into())
     }
     fn show(value: &u64) -> String {
         value.to_string()
@@ -395,7 +409,8 @@ impl Kind<usize> for Count {
 struct Port;
 impl Kind<u16> for Port {
     fn parse(text: &str) -> Result<u16, String> {
-        text.parse().map_err(|_| "not a port number (0-65535)".into())
+        text.parse()
+            .map_err(|_| "not a port number (0-65535)".into())
     }
     fn show(value: &u16) -> String {
         value.to_string()
@@ -502,7 +517,17 @@ mod tests {
     #[test]
     fn redis_server_style_arguments() {
         let cfg = EngineConfig::from_args(&args(&[
-            "--port", "7000", "--save", "900", "1", "300", "10", "--maxmemory", "100mb", "--appendonly", "yes",
+            "--port",
+            "7000",
+            "--save",
+            "900",
+            "1",
+            "300",
+            "10",
+            "--maxmemory",
+            "100mb",
+            "--appendonly",
+            "yes",
         ]))
         .unwrap();
         assert_eq!(cfg.port, 7000);
@@ -539,7 +564,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("redis.conf");
         std::fs::write(&path, "# comment\nport 7001\nmaxmemory-policy allkeys-lru\nsave \"\"\nhash-max-ziplist-entries 64\n").unwrap();
-        let cfg = EngineConfig::from_args(&args(&[path.to_str().unwrap(), "--port", "7002"])).unwrap();
+        let cfg =
+            EngineConfig::from_args(&args(&[path.to_str().unwrap(), "--port", "7002"])).unwrap();
         assert_eq!(cfg.port, 7002);
         assert_eq!(cfg.maxmemory_policy, "allkeys-lru");
         assert_eq!(cfg.save, "");

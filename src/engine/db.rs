@@ -119,11 +119,15 @@ impl Db {
     }
 
     fn slot(&self, pos: u32) -> &Slot {
-        self.slots[pos as usize].as_ref().expect("indexed slot is occupied")
+        self.slots[pos as usize]
+            .as_ref()
+            .expect("indexed slot is occupied")
     }
 
     fn slot_mut(&mut self, pos: u32) -> &mut Slot {
-        self.slots[pos as usize].as_mut().expect("indexed slot is occupied")
+        self.slots[pos as usize]
+            .as_mut()
+            .expect("indexed slot is occupied")
     }
 
     /// Position of a live key; an expired key is deleted on the way (lazy expiry).
@@ -237,7 +241,9 @@ impl Db {
 
     /// Replaces the value of an existing live key, keeping its TTL (SET KEEPTTL).
     pub fn replace_keep_ttl(&mut self, key: Bytes, value: Value, now: UnixMs) -> Option<Value> {
-        let expire_at = self.live_position(&key, now).and_then(|pos| self.slot(pos).entry.expire_at);
+        let expire_at = self
+            .live_position(&key, now)
+            .and_then(|pos| self.slot(pos).entry.expire_at);
         self.insert_with_expiry(key, value, expire_at, now)
     }
 
@@ -266,7 +272,9 @@ impl Db {
         if let Ok(found) = self.index.find_entry(hash, |&p| p == pos) {
             found.remove();
         }
-        let slot = self.slots[pos as usize].take().expect("removing an occupied slot");
+        let slot = self.slots[pos as usize]
+            .take()
+            .expect("removing an occupied slot");
         self.free.push(pos);
         (slot.key, slot.entry.value)
     }
@@ -389,7 +397,13 @@ impl Db {
     ) -> u64 {
         let start = cursor as usize;
         let end = start.saturating_add(count.max(1)).min(self.slots.len());
-        for slot in self.slots.get(start..end).unwrap_or_default().iter().flatten() {
+        for slot in self
+            .slots
+            .get(start..end)
+            .unwrap_or_default()
+            .iter()
+            .flatten()
+        {
             if !is_expired(&slot.entry, now) {
                 visit(&slot.key, &slot.entry);
             }
@@ -425,7 +439,10 @@ impl Entry {
 }
 
 fn slot_key(slots: &[Option<Slot>], pos: u32) -> &[u8] {
-    &slots[pos as usize].as_ref().expect("indexed slot is occupied").key
+    &slots[pos as usize]
+        .as_ref()
+        .expect("indexed slot is occupied")
+        .key
 }
 
 /// Keys arrive as slices of a client's read buffer; storing such a slice would pin

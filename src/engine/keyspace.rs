@@ -78,7 +78,13 @@ impl Keyspace {
     pub fn touch_all(&mut self, db: usize) {
         self.dirty += 1;
         self.watches.touch_db(db);
-        let keys: Vec<DbKey> = self.blocked.by_key.keys().filter(|(d, _)| *d == db).cloned().collect();
+        let keys: Vec<DbKey> = self
+            .blocked
+            .by_key
+            .keys()
+            .filter(|(d, _)| *d == db)
+            .cloned()
+            .collect();
         self.blocked.ready.extend(keys);
     }
 }
@@ -166,7 +172,10 @@ impl Blocked {
         self.next_id += 1;
         let id = self.next_id;
         for key in &waiter.keys {
-            self.by_key.entry((waiter.db, key.clone())).or_default().push_back(id);
+            self.by_key
+                .entry((waiter.db, key.clone()))
+                .or_default()
+                .push_back(id);
         }
         self.waiters.insert(id, waiter);
         id
@@ -189,7 +198,10 @@ impl Blocked {
 
     /// The waiters on a key, oldest first.
     pub fn waiters_on(&self, key: &DbKey) -> Vec<u64> {
-        self.by_key.get(key).map(|q| q.iter().copied().collect()).unwrap_or_default()
+        self.by_key
+            .get(key)
+            .map(|q| q.iter().copied().collect())
+            .unwrap_or_default()
     }
 
     /// A waiter's command and database.

@@ -23,7 +23,11 @@ pub struct PubSub {
 impl PubSub {
     /// Subscribes client `id` to `channel`; false if it already was.
     pub fn subscribe(&mut self, id: u64, channel: Bytes, tx: &Sender) -> bool {
-        self.channels.entry(channel).or_default().insert(id, tx.clone()).is_none()
+        self.channels
+            .entry(channel)
+            .or_default()
+            .insert(id, tx.clone())
+            .is_none()
     }
 
     /// Unsubscribes client `id` from `channel`; false if it was not subscribed.
@@ -33,7 +37,11 @@ impl PubSub {
 
     /// Subscribes client `id` to `pattern`; false if it already was.
     pub fn psubscribe(&mut self, id: u64, pattern: Bytes, tx: &Sender) -> bool {
-        self.patterns.entry(pattern).or_default().insert(id, tx.clone()).is_none()
+        self.patterns
+            .entry(pattern)
+            .or_default()
+            .insert(id, tx.clone())
+            .is_none()
     }
 
     /// Unsubscribes client `id` from `pattern`; false if it was not subscribed.
@@ -62,7 +70,10 @@ impl PubSub {
                 Frame::Bulk(channel.clone()),
                 Frame::Bulk(message.clone()),
             ]);
-            receivers += subs.values().filter(|tx| tx.send(frame.clone()).is_ok()).count();
+            receivers += subs
+                .values()
+                .filter(|tx| tx.send(frame.clone()).is_ok())
+                .count();
         }
         for (pattern, subs) in &self.patterns {
             if !glob::matches(pattern, channel, false) {
@@ -74,7 +85,10 @@ impl PubSub {
                 Frame::Bulk(channel.clone()),
                 Frame::Bulk(message.clone()),
             ]);
-            receivers += subs.values().filter(|tx| tx.send(frame.clone()).is_ok()).count();
+            receivers += subs
+                .values()
+                .filter(|tx| tx.send(frame.clone()).is_ok())
+                .count();
         }
         receivers
     }
@@ -100,7 +114,9 @@ impl PubSub {
 }
 
 fn remove(map: &mut HashMap<Bytes, BTreeMap<u64, Sender>>, id: u64, name: &Bytes) -> bool {
-    let Some(subs) = map.get_mut(name) else { return false };
+    let Some(subs) = map.get_mut(name) else {
+        return false;
+    };
     let removed = subs.remove(&id).is_some();
     if subs.is_empty() {
         map.remove(name);

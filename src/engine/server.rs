@@ -86,7 +86,11 @@ pub fn now_ms() -> UnixMs {
 ///
 /// # Errors
 /// Only setup failures; a failing connection is logged and closed alone.
-pub async fn run(listener: TcpListener, cfg: EngineConfig, shutdown: impl Future) -> crate::Result<()> {
+pub async fn run(
+    listener: TcpListener,
+    cfg: EngineConfig,
+    shutdown: impl Future,
+) -> crate::Result<()> {
     let shared = Arc::new(Shared::new(cfg));
     if let Ok(addr) = listener.local_addr() {
         shared.port.store(u64::from(addr.port()), Ordering::Relaxed);

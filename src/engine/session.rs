@@ -5,6 +5,7 @@
 use bytes::Bytes;
 
 use super::cmd::{self, Action, CmdError, Ctx};
+use super::keyspace::DbKey;
 use crate::command;
 use crate::resp::{Frame, Protocol};
 
@@ -67,7 +68,10 @@ fn admit(cx: &mut Ctx<'_>, args: &[Bytes]) -> Result<cmd::Command, Rejection> {
     if !cx.client.authenticated && !NO_AUTH.contains(&spec.name) {
         return Err((Some(spec), CmdError::msg("NOAUTH Authentication required.")));
     }
-    if cx.client.protocol == Protocol::Resp2 && cx.client.is_subscribed() && !SUBSCRIBED.contains(&spec.name) {
+    if cx.client.protocol == Protocol::Resp2
+        && cx.client.is_subscribed()
+        && !SUBSCRIBED.contains(&spec.name)
+    {
         let text = format!(
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
             spec.name
@@ -91,17 +95,24 @@ pub fn serve_blocked(cx: &mut Ctx<'_>) {
     let own_nested = cx.nested;
     while let Some(key) = cx.ks.blocked.ready.pop_front() {
         for id in cx.ks.blocked.waiters_on(&key) {
-            let Some(waiter) = cx.ks.blocked.waiter(id) else { continue };
+            let Some(waiter) = cx.ks.blocked.waiter(id) else {
+                continue;
+            };
             if waiter.reply.is_closed() {
                 // Its client disconnected: serving it would lose the data.
                 cx.ks.blocked.unblock(id);
                 continue;
             }
-            let args = waiter.args.clone();
-            cx.client.db = waiter.db;
+            let (args, db) = (waiter.args.clone(), waiter.db);
+            let Some(command) = cmd::lookup(&args[0]) else {
+                continue;
+            };
+            if !holds_awaited_type(cx, &key, command.spec.group) {
+                continue; // deleted, or now another type: it keeps waiting, as in Redis
+            }
+            cx.client.db = db;
             cx.nested = false;
             cx.action = None;
-            let Some(command) = cmd::lookup(&args[0]) else { continue };
             let reply = cmd::call(cx, command, &args);
             if matches!(cx.action.take(), Some(Action::Block { .. })) {
                 continue; // still nothing for it
@@ -115,4 +126,20 @@ pub fn serve_blocked(cx: &mut Ctx<'_>) {
     }
     cx.client.db = own_db;
     cx.nested = own_nested;
+}
+
+/// True if `key` holds a value of the type a blocking command of `group` pops.
+/// Redis serves a waiter only then: a key deleted, or overwritten by another
+/// type, leaves its clients blocked rather than failing them with WRONGTYPE.
+fn holds_awaited_type(cx: &mut Ctx<'_>, (db, key): &DbKey, group: command::Group) -> bool {
+    let awaited = match group {
+        command::Group::List => "list",
+        command::Group::SortedSet => "zset",
+        command::Group::Stream => "stream",
+        _ => return true,
+    };
+    let now = cx.now;
+    cx.ks.dbs[*db]
+        .get(key, now)
+        .is_some_and(|value| value.type_name() == awaited)
 }

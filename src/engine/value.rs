@@ -186,16 +186,10 @@ impl Default for EncodingLimits {
     }
 }
 
-/// Parses the canonical decimal form of an i64 ("-12", not "012", "+1" or " 1").
+/// Parses the canonical decimal form of an i64 ("-12", not "012", "+1" or " 1"):
+/// exactly the strings Redis stores with the "int" encoding.
 pub fn parse_canonical_int(bytes: &[u8]) -> Option<i64> {
-    if bytes.is_empty() || bytes.len() > 20 {
-        return None;
-    }
-    let digits = bytes.strip_prefix(b"-").unwrap_or(bytes);
-    if digits.is_empty() || (digits[0] == b'0' && (digits.len() > 1 || bytes[0] == b'-')) {
-        return None;
-    }
-    std::str::from_utf8(bytes).ok()?.parse().ok()
+    super::cmd::args::parse_i64(bytes)
 }
 
 #[cfg(test)]
@@ -207,7 +201,17 @@ mod tests {
         assert_eq!(parse_canonical_int(b"0"), Some(0));
         assert_eq!(parse_canonical_int(b"-12"), Some(-12));
         assert_eq!(parse_canonical_int(b"9223372036854775807"), Some(i64::MAX));
-        for bad in [&b""[..], b"-", b"-0", b"01", b"+1", b" 1", b"1 ", b"1.0", b"99999999999999999999"] {
+        for bad in [
+            &b""[..],
+            b"-",
+            b"-0",
+            b"01",
+            b"+1",
+            b" 1",
+            b"1 ",
+            b"1.0",
+            b"99999999999999999999",
+        ] {
             assert_eq!(parse_canonical_int(bad), None, "{bad:?}");
         }
     }
@@ -215,8 +219,17 @@ mod tests {
     #[test]
     fn string_encodings() {
         let limits = EncodingLimits::default();
-        assert_eq!(Value::from_bytes(Bytes::from("123")).encoding(&limits), "int");
-        assert_eq!(Value::from_bytes(Bytes::from("abc")).encoding(&limits), "embstr");
-        assert_eq!(Value::from_bytes(Bytes::from(vec![b'x'; 45])).encoding(&limits), "raw");
+        assert_eq!(
+            Value::from_bytes(Bytes::from("123")).encoding(&limits),
+            "int"
+        );
+        assert_eq!(
+            Value::from_bytes(Bytes::from("abc")).encoding(&limits),
+            "embstr"
+        );
+        assert_eq!(
+            Value::from_bytes(Bytes::from(vec![b'x'; 45])).encoding(&limits),
+            "raw"
+        );
     }
 }

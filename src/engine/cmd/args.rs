@@ -42,7 +42,10 @@ pub fn parse_i64(arg: &[u8]) -> Option<i64> {
 /// Float parsing as Redis's `string2ld`: no spaces, no NaN.
 pub fn parse_f64(arg: &[u8]) -> Option<f64> {
     let text = std::str::from_utf8(arg).ok()?;
-    if text.is_empty() || text.starts_with(char::is_whitespace) || text.ends_with(char::is_whitespace) {
+    if text.is_empty()
+        || text.starts_with(char::is_whitespace)
+        || text.ends_with(char::is_whitespace)
+    {
         return None;
     }
     let value: f64 = match text.to_ascii_lowercase().as_str() {
@@ -108,7 +111,16 @@ mod tests {
     fn integers_as_redis_reads_them() {
         assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
         assert_eq!(parse_i64(b"0"), Some(0));
-        for bad in [&b"+1"[..], b"01", b"-0", b" 1", b"1.5", b"", b"9223372036854775808", b"1e3"] {
+        for bad in [
+            &b"+1"[..],
+            b"01",
+            b"-0",
+            b" 1",
+            b"1.5",
+            b"",
+            b"9223372036854775808",
+            b"1e3",
+        ] {
             assert_eq!(parse_i64(bad), None, "{bad:?}");
         }
     }

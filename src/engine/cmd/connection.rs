@@ -28,7 +28,10 @@ fn ping(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     if cx.client.is_subscribed() && cx.client.protocol == Protocol::Resp2 {
         let message = args.get(1).cloned().unwrap_or_default();
-        return Ok(Frame::Array(vec![Frame::bulk("pong"), Frame::Bulk(message)]));
+        return Ok(Frame::Array(vec![
+            Frame::bulk("pong"),
+            Frame::Bulk(message),
+        ]));
     }
     Ok(match args.get(1) {
         Some(message) => Frame::Bulk(message.clone()),
@@ -70,7 +73,11 @@ fn hello(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             Some(2) => Protocol::Resp2,
             Some(3) => Protocol::Resp3,
             Some(_) => return Err(CmdError::msg("NOPROTO unsupported protocol version")),
-            None => return Err(CmdError::msg("ERR Protocol version is not an integer or out of range")),
+            None => {
+                return Err(CmdError::msg(
+                    "ERR Protocol version is not an integer or out of range",
+                ))
+            }
         };
     }
     let mut name = None;
@@ -106,7 +113,12 @@ fn hello(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ("role", Frame::bulk("master")),
         ("modules", Frame::Array(vec![])),
     ];
-    Ok(Frame::Map(pairs.into_iter().map(|(k, v)| (Frame::bulk(k), v)).collect()))
+    Ok(Frame::Map(
+        pairs
+            .into_iter()
+            .map(|(k, v)| (Frame::bulk(k), v))
+            .collect(),
+    ))
 }
 
 /// # Format
@@ -134,7 +146,9 @@ fn check_password(cx: &mut Ctx<'_>, user: Option<&Bytes>, password: &[u8]) -> Re
         cx.client.authenticated = true;
         Ok(())
     } else {
-        Err(CmdError::msg("WRONGPASS invalid username-password pair or user is disabled."))
+        Err(CmdError::msg(
+            "WRONGPASS invalid username-password pair or user is disabled.",
+        ))
     }
 }
 

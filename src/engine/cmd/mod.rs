@@ -19,6 +19,8 @@ mod hash;
 mod hyperloglog;
 mod keys;
 mod list;
+mod list_blocking;
+mod list_edit;
 mod pubsub;
 mod server;
 mod set;
@@ -88,7 +90,12 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     /// A context for one command.
-    pub fn new(ks: &'a mut Keyspace, client: &'a mut Client, shared: &'a Shared, now: UnixMs) -> Ctx<'a> {
+    pub fn new(
+        ks: &'a mut Keyspace,
+        client: &'a mut Client,
+        shared: &'a Shared,
+        now: UnixMs,
+    ) -> Ctx<'a> {
         Ctx {
             ks,
             client,
@@ -141,6 +148,8 @@ fn families() -> Vec<&'static [(&'static str, Handler)]> {
         bitmap::COMMANDS,
         hyperloglog::COMMANDS,
         list::COMMANDS,
+        list_edit::COMMANDS,
+        list_blocking::COMMANDS,
         hash::COMMANDS,
         set::COMMANDS,
         zset::COMMANDS,
@@ -154,8 +163,9 @@ static COMMANDS: LazyLock<HashMap<&'static str, Command>> = LazyLock::new(|| {
     let mut map = HashMap::new();
     for family in families() {
         for &(name, handler) in family {
-            let spec = command::lookup(name.as_bytes())
-                .unwrap_or_else(|| panic!("engine command '{name}' is missing from the command table"));
+            let spec = command::lookup(name.as_bytes()).unwrap_or_else(|| {
+                panic!("engine command '{name}' is missing from the command table")
+            });
             map.insert(spec.name, Command { spec, handler });
         }
     }
