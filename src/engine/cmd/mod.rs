@@ -25,6 +25,10 @@ mod set;
 mod string;
 mod transaction;
 mod zset;
+mod zset_algebra;
+mod zset_pop;
+mod zset_random;
+mod zset_range;
 
 pub use connection::REDIS_VERSION;
 pub use error::{CmdError, CmdResult};
@@ -149,6 +153,10 @@ fn families() -> Vec<&'static [(&'static str, Handler)]> {
         hash::COMMANDS,
         set::COMMANDS,
         zset::COMMANDS,
+        zset_range::COMMANDS,
+        zset_pop::COMMANDS,
+        zset_algebra::COMMANDS,
+        zset_random::COMMANDS,
         keys::COMMANDS,
         server::COMMANDS,
         pubsub::COMMANDS,
