@@ -26,6 +26,7 @@ mod string;
 mod transaction;
 mod zset;
 mod zset_algebra;
+mod zset_combine;
 mod zset_pop;
 mod zset_random;
 mod zset_range;

@@ -2,22 +2,20 @@
 //! ZINTERCARD, with WEIGHTS and AGGREGATE SUM|MIN|MAX.
 //!
 //! As in Redis, a plain set is accepted as an input, each member scoring 1, and
-//! a missing key is an empty input. The order of Redis's `zunionInterDiffGeneric
-//! Command` is kept where clients can see it: numkeys, then the type of every
-//! input (WRONGTYPE before any option error), then the options. Inputs are
-//! combined smallest first (a stable sort by size, as Redis sorts them), which
-//! decides how floating-point sums round. A weighted score that is NaN
-//! (`inf * 0`) counts as 0, and so does a SUM of `inf` and `-inf`.
+//! a missing key is an empty input. This file parses and replies; how inputs
+//! combine (weights, aggregates, the NaN rules) is `zset_combine.rs`. The order
+//! of Redis's `zunionInterDiffGenericCommand` is kept where clients can see it:
+//! numkeys, then the type of every input (WRONGTYPE before any option error),
+//! then the options.
 
 use bytes::Bytes;
-use std::collections::hash_map::{Entry, HashMap};
 
 use super::args;
 use super::zset::{elements_reply, store};
+use super::zset_combine::{intersection_size, Aggregate, Combine, Input, Op};
 use super::{CmdError, CmdResult, Ctx, Handler};
 use crate::engine::db::Db;
-use crate::engine::types::set::SetValue;
-use crate::engine::types::zset::{parse_score, ZSet};
+use crate::engine::types::zset::parse_score;
 use crate::engine::value::Value;
 use crate::resp::Frame;
 
@@ -32,14 +30,6 @@ pub(super) const COMMANDS: &[(&str, Handler)] = &[
     ("zintercard", zintercard),
 ];
 
-/// The set operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
-    Union,
-    Inter,
-    Diff,
-}
-
 /// What the command does with the result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Output {
@@ -51,37 +41,10 @@ enum Output {
     Card,
 }
 
-/// How scores of the same member combine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Aggregate {
-    Sum,
-    Min,
-    Max,
-}
-
-impl Aggregate {
-    /// Folds `value` into `acc`; a NaN sum (`inf + -inf`) is 0, and a NaN value
-    /// never wins a MIN or a MAX.
-    fn fold(self, acc: &mut f64, value: f64) {
-        match self {
-            Aggregate::Sum => {
-                *acc += value;
-                if acc.is_nan() {
-                    *acc = 0.0;
-                }
-            }
-            Aggregate::Min if value < *acc => *acc = value,
-            Aggregate::Max if value > *acc => *acc = value,
-            Aggregate::Min | Aggregate::Max => {}
-        }
-    }
-}
-
 /// The options after the keys.
 #[derive(Debug, Clone, PartialEq)]
 struct Options {
-    weights: Option<Vec<f64>>,
-    aggregate: Aggregate,
+    combine: Combine,
     withscores: bool,
     /// ZINTERCARD's LIMIT; 0 = none.
     limit: usize,
@@ -97,8 +60,11 @@ impl Options {
         output: Output,
     ) -> Result<Options, CmdError> {
         let mut options = Options {
-            weights: None,
-            aggregate: Aggregate::Sum,
+            combine: Combine {
+                op,
+                weights: None,
+                aggregate: Aggregate::Sum,
+            },
             withscores: false,
             limit: 0,
         };
@@ -106,10 +72,10 @@ impl Options {
         while let Some(option) = rest.first() {
             let left = rest.len();
             if combines && left > inputs && args::is(option, "weights") {
-                options.weights = Some(parse_weights(&rest[1..=inputs])?);
+                options.combine.weights = Some(parse_weights(&rest[1..=inputs])?);
                 rest = &rest[inputs + 1..];
             } else if combines && left >= 2 && args::is(option, "aggregate") {
-                options.aggregate = parse_aggregate(&rest[1])?;
+                options.combine.aggregate = parse_aggregate(&rest[1])?;
                 rest = &rest[2..];
             } else if output == Output::Reply && args::is(option, "withscores") {
                 options.withscores = true;
@@ -160,95 +126,6 @@ fn parse_numkeys(args: &[Bytes], at: usize) -> Result<usize, CmdError> {
     }
 }
 
-/// One input: a sorted set, a plain set (every member scoring 1), or nothing.
-#[derive(Debug, Clone, Copy)]
-enum Input<'a> {
-    Missing,
-    Sorted(&'a ZSet),
-    Plain(&'a SetValue),
-}
-
-impl<'a> Input<'a> {
-    fn len(&self) -> usize {
-        match self {
-            Input::Missing => 0,
-            Input::Sorted(zset) => zset.len(),
-            Input::Plain(set) => plain::len(set),
-        }
-    }
-
-    /// The member's score in this input, if it is there.
-    fn score(&self, member: &[u8]) -> Option<f64> {
-        match self {
-            Input::Missing => None,
-            Input::Sorted(zset) => zset.score(member),
-            Input::Plain(set) => plain::contains(set, member).then_some(1.0),
-        }
-    }
-
-    /// Every element, in no particular order.
-    fn elements(&self) -> Box<dyn Iterator<Item = (Bytes, f64)> + 'a> {
-        match *self {
-            Input::Missing => Box::new(std::iter::empty()),
-            Input::Sorted(zset) => Box::new(zset.iter().map(|(m, s)| (m.clone(), s))),
-            Input::Plain(set) => Box::new(plain::members(set).map(|m| (m, 1.0))),
-        }
-    }
-}
-
-/// Reading plain sets: the only code here that knows their representation.
-mod plain {
-    use bytes::Bytes;
-
-    use crate::engine::types::set::SetValue;
-    use crate::engine::value::parse_canonical_int;
-
-    pub(super) fn len(set: &SetValue) -> usize {
-        match set {
-            SetValue::Ints(ints) => ints.len(),
-            SetValue::Table(table) => table.len(),
-        }
-    }
-
-    pub(super) fn contains(set: &SetValue, member: &[u8]) -> bool {
-        match set {
-            SetValue::Ints(ints) => {
-                parse_canonical_int(member).is_some_and(|n| ints.binary_search(&n).is_ok())
-            }
-            SetValue::Table(table) => table.contains(member),
-        }
-    }
-
-    pub(super) fn members(set: &SetValue) -> Box<dyn Iterator<Item = Bytes> + '_> {
-        match set {
-            SetValue::Ints(ints) => Box::new(
-                ints.iter()
-                    .map(|n| Bytes::copy_from_slice(itoa::Buffer::new().format(*n).as_bytes())),
-            ),
-            SetValue::Table(table) => Box::new(table.iter().cloned()),
-        }
-    }
-}
-
-/// An input with its weight.
-#[derive(Debug, Clone, Copy)]
-struct Source<'a> {
-    input: Input<'a>,
-    weight: f64,
-}
-
-impl Source<'_> {
-    /// `score` weighted; NaN (`inf * 0`) counts as 0.
-    fn weigh(&self, score: f64) -> f64 {
-        let weighted = self.weight * score;
-        if weighted.is_nan() {
-            0.0
-        } else {
-            weighted
-        }
-    }
-}
-
 /// Checks every input key's type, expiring and counting hits and misses as
 /// Redis's `lookupKeyRead` does.
 fn check_inputs(cx: &mut Ctx<'_>, keys: &[Bytes]) -> Result<(), CmdError> {
@@ -277,99 +154,6 @@ fn inputs<'d>(db: &'d Db, keys: &[Bytes]) -> Vec<Input<'d>> {
     keys.iter().map(input).collect()
 }
 
-/// Calls `emit` for every member in all `sources` (the first the smallest)
-/// with its aggregated score, until `emit` returns false.
-fn intersect(
-    sources: &[Source<'_>],
-    aggregate: Aggregate,
-    mut emit: impl FnMut(Bytes, f64) -> bool,
-) {
-    let Some((first, others)) = sources.split_first() else {
-        return;
-    };
-    'members: for (member, score) in first.input.elements() {
-        let mut acc = first.weigh(score);
-        for other in others {
-            match other.input.score(&member) {
-                // Unlike the first weighing, NaN here goes to the fold.
-                Some(score) => aggregate.fold(&mut acc, score * other.weight),
-                None => continue 'members,
-            }
-        }
-        if !emit(member, acc) {
-            return;
-        }
-    }
-}
-
-fn union(sources: &[Source<'_>], aggregate: Aggregate) -> Vec<(Bytes, f64)> {
-    let mut acc: HashMap<Bytes, f64> = HashMap::new();
-    for source in sources {
-        for (member, score) in source.input.elements() {
-            let score = source.weigh(score);
-            match acc.entry(member) {
-                Entry::Occupied(mut seen) => aggregate.fold(seen.get_mut(), score),
-                Entry::Vacant(new) => {
-                    new.insert(score);
-                }
-            }
-        }
-    }
-    acc.into_iter().collect()
-}
-
-/// The elements of the first input found in none of the others, scores as they are.
-fn difference(inputs: &[Input<'_>]) -> Vec<(Bytes, f64)> {
-    let Some((first, others)) = inputs.split_first() else {
-        return Vec::new();
-    };
-    first
-        .elements()
-        .filter(|(member, _)| others.iter().all(|other| other.score(member).is_none()))
-        .collect()
-}
-
-/// The combined elements, sorted as a sorted set orders them.
-fn combine(inputs: Vec<Input<'_>>, options: &Options, op: Op) -> Vec<(Bytes, f64)> {
-    let mut elements = match op {
-        Op::Diff => difference(&inputs),
-        Op::Union | Op::Inter => {
-            let sources = weighted_by_size(inputs, options.weights.as_deref());
-            if op == Op::Union {
-                union(&sources, options.aggregate)
-            } else {
-                let mut out = Vec::new();
-                intersect(&sources, options.aggregate, |member, score| {
-                    out.push((member, score));
-                    true
-                });
-                out
-            }
-        }
-    };
-    // Scores are never NaN here; -0 and 0 are equal, as in a sorted set.
-    elements.sort_by(|(m1, s1), (m2, s2)| {
-        s1.partial_cmp(s2)
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then_with(|| m1.cmp(m2))
-    });
-    elements
-}
-
-/// Pairs inputs with their weights, smallest input first (stable, as Redis).
-fn weighted_by_size<'a>(inputs: Vec<Input<'a>>, weights: Option<&[f64]>) -> Vec<Source<'a>> {
-    let mut sources: Vec<Source<'a>> = inputs
-        .into_iter()
-        .enumerate()
-        .map(|(i, input)| Source {
-            input,
-            weight: weights.map_or(1.0, |w| w[i]),
-        })
-        .collect();
-    sources.sort_by_key(|source| source.input.len());
-    sources
-}
-
 /// Runs a command of the family: `args[at]` is numkeys, the keys follow.
 fn run(cx: &mut Ctx<'_>, args: &[Bytes], at: usize, op: Op, output: Output) -> CmdResult {
     let numkeys = parse_numkeys(args, at)?;
@@ -380,21 +164,15 @@ fn run(cx: &mut Ctx<'_>, args: &[Bytes], at: usize, op: Op, output: Output) -> C
     let inputs = inputs(cx.db(), keys);
     match output {
         Output::Card => {
-            let sources = weighted_by_size(inputs, None);
-            let mut count = 0;
-            intersect(&sources, Aggregate::Sum, |_, _| {
-                count += 1;
-                options.limit == 0 || count < options.limit
-            });
+            let count = intersection_size(inputs, options.limit);
             Ok(Frame::Integer(count as i64))
         }
-        Output::Reply => Ok(elements_reply(
-            combine(inputs, &options, op),
-            options.withscores,
-            protocol,
-        )),
+        Output::Reply => {
+            let elements = options.combine.run(inputs);
+            Ok(elements_reply(elements, options.withscores, protocol))
+        }
         Output::Store => {
-            let elements = combine(inputs, &options, op);
+            let elements = options.combine.run(inputs);
             store(cx, &args[1], elements)
         }
     }
@@ -449,22 +227,11 @@ fn zintercard(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::types::zset::ListpackLimits;
-    use std::collections::HashSet;
 
     fn words(line: &str) -> Vec<Bytes> {
         line.split(' ')
             .map(|w| Bytes::copy_from_slice(w.as_bytes()))
             .collect()
-    }
-
-    fn zset(elements: &[(&str, f64)]) -> ZSet {
-        let mut zset = ZSet::new();
-        for &(member, score) in elements {
-            zset.insert(member.as_bytes(), score, ListpackLimits::default())
-                .unwrap();
-        }
-        zset
     }
 
     fn options(line: &str, inputs: usize, op: Op, output: Output) -> Result<Options, CmdError> {
@@ -480,11 +247,9 @@ mod tests {
             Output::Reply,
         )
         .unwrap();
-        assert_eq!(parsed.weights, Some(vec![2.0, f64::NEG_INFINITY]));
-        assert_eq!(
-            (parsed.aggregate, parsed.withscores),
-            (Aggregate::Max, true)
-        );
+        assert_eq!(parsed.combine.weights, Some(vec![2.0, f64::NEG_INFINITY]));
+        assert_eq!(parsed.combine.aggregate, Aggregate::Max);
+        assert!(parsed.withscores);
         let syntax = Err(CmdError::Syntax);
         assert_eq!(options("weights 1", 2, Op::Union, Output::Reply), syntax);
         assert_eq!(
@@ -526,81 +291,5 @@ mod tests {
         );
         let none = CmdError::msg("ERR at least 1 input key is needed for 'zunionstore' command");
         assert_eq!(parse_numkeys(&words("ZUNIONSTORE d 0 a"), 2), Err(none));
-    }
-
-    #[test]
-    fn weights_aggregates_and_the_nan_rule() {
-        let a = zset(&[("x", 1.0), ("y", f64::INFINITY)]);
-        let b = zset(&[("y", f64::NEG_INFINITY), ("z", 3.0)]);
-        let inputs = || vec![Input::Sorted(&a), Input::Sorted(&b)];
-        let run = |op, weights: Option<Vec<f64>>, aggregate| {
-            let options = Options {
-                weights,
-                aggregate,
-                withscores: true,
-                limit: 0,
-            };
-            combine(inputs(), &options, op)
-        };
-        let pairs = |v: &[(&str, f64)]| {
-            v.iter()
-                .map(|&(m, s)| (Bytes::from(m.to_string()), s))
-                .collect::<Vec<_>>()
-        };
-        // inf * 0 weighs 0.
-        let got = run(Op::Union, Some(vec![0.0, 1.0]), Aggregate::Sum);
-        assert_eq!(
-            got,
-            pairs(&[("y", f64::NEG_INFINITY), ("x", 0.0), ("z", 3.0)])
-        );
-        // inf + -inf is 0.
-        let got = run(Op::Inter, None, Aggregate::Sum);
-        assert_eq!(got, pairs(&[("y", 0.0)]));
-        // In an intersection, inf * 0 met after the first input is NaN: it makes
-        // a SUM 0 and never wins a MIN.
-        let got = run(Op::Inter, Some(vec![1.0, 0.0]), Aggregate::Sum);
-        assert_eq!(got, pairs(&[("y", 0.0)]));
-        let got = run(Op::Inter, Some(vec![1.0, 0.0]), Aggregate::Min);
-        assert_eq!(got, pairs(&[("y", f64::INFINITY)]));
-        let got = run(Op::Union, None, Aggregate::Max);
-        assert_eq!(got, pairs(&[("x", 1.0), ("z", 3.0), ("y", f64::INFINITY)]));
-        let got = run(Op::Diff, None, Aggregate::Sum);
-        assert_eq!(got, pairs(&[("x", 1.0)]));
-    }
-
-    #[test]
-    fn plain_sets_score_one() {
-        let sorted = zset(&[("1", 5.0), ("a", 2.0), ("01", 1.0)]);
-        let ints = SetValue::Ints(vec![1, 2]);
-        let table = SetValue::Table(HashSet::from([Bytes::from("a"), Bytes::from("b")]));
-        let options = Options {
-            weights: None,
-            aggregate: Aggregate::Sum,
-            withscores: true,
-            limit: 0,
-        };
-        let inputs = vec![
-            Input::Sorted(&sorted),
-            Input::Plain(&ints),
-            Input::Plain(&table),
-        ];
-        let union: Vec<_> = combine(inputs.clone(), &options, Op::Union);
-        let text: Vec<String> = union
-            .iter()
-            .map(|(m, s)| format!("{}={s}", String::from_utf8_lossy(m)))
-            .collect();
-        assert_eq!(text, ["01=1", "2=1", "b=1", "a=3", "1=6"]);
-        let inter = combine(
-            vec![Input::Sorted(&sorted), Input::Plain(&ints)],
-            &options,
-            Op::Inter,
-        );
-        assert_eq!(inter, vec![(Bytes::from("1"), 6.0)]);
-        let diff = combine(
-            vec![Input::Plain(&ints), Input::Sorted(&sorted), Input::Missing],
-            &options,
-            Op::Diff,
-        );
-        assert_eq!(diff, vec![(Bytes::from("2"), 1.0)]);
     }
 }
