@@ -19,6 +19,8 @@ mod hash;
 mod hyperloglog;
 mod keys;
 mod list;
+mod list_blocking;
+mod list_edit;
 mod pubsub;
 mod server;
 mod set;
@@ -151,6 +153,8 @@ fn families() -> Vec<&'static [(&'static str, Handler)]> {
         bitmap::COMMANDS,
         hyperloglog::COMMANDS,
         list::COMMANDS,
+        list_edit::COMMANDS,
+        list_blocking::COMMANDS,
         hash::COMMANDS,
         set::COMMANDS,
         zset::COMMANDS,
