@@ -78,8 +78,11 @@ fn pop_first(
         break;
     }
     cx.no_change();
-    if let Some((key, _)) = &found {
-        cx.touch(key);
+    if let Some((key, popped)) = &found {
+        // A count of 0 pops nothing and changes nothing.
+        if !popped.is_empty() {
+            cx.touch(key);
+        }
     }
     Ok(found)
 }
@@ -91,10 +94,6 @@ fn zpop(cx: &mut Ctx<'_>, args: &[Bytes], end: End) -> CmdResult {
         [_, _, count] => Some(positive_count(count)?),
         _ => return Err(CmdError::Syntax),
     };
-    if count == Some(0) {
-        cx.no_change();
-        return Ok(Frame::Array(Vec::new()));
-    }
     let protocol = cx.client.protocol;
     let popped = pop_first(cx, &args[1..2], end, count.unwrap_or(1))?;
     let elements = popped.map(|(_, elements)| elements).unwrap_or_default();
