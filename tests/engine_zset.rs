@@ -25,7 +25,8 @@ fn still_zset(key: &str) -> (String, String) {
 }
 
 async fn steps(engine: &Engine, steps: Vec<(String, String)>) {
-    let borrowed: Vec<(&str, String)> = steps.iter().map(|(l, e)| (l.as_str(), e.clone())).collect();
+    let borrowed: Vec<(&str, String)> =
+        steps.iter().map(|(l, e)| (l.as_str(), e.clone())).collect();
     script(engine, &borrowed).await;
 }
 
@@ -44,7 +45,10 @@ async fn zadd_adds_updates_and_counts() {
             ("ZADD y 1 m 2 m 3 m", int(1)),
             ("ZSCORE y m", bulk("3")),
             ("ZADD y -inf lo +inf hi 1.5 mid", int(3)),
-            ("ZRANGE y 0 -1 WITHSCORES", flat(&[("lo", "-inf"), ("mid", "1.5"), ("m", "3"), ("hi", "inf")])),
+            (
+                "ZRANGE y 0 -1 WITHSCORES",
+                flat(&[("lo", "-inf"), ("mid", "1.5"), ("m", "3"), ("hi", "inf")]),
+            ),
             // -0 is 0: no change.
             ("ZADD y CH -0 zero 0 zero", int(1)),
             ("ZSCORE y zero", bulk("0")),
@@ -94,7 +98,10 @@ async fn zadd_incr_replies_the_score_or_null() {
             ("ZADD z GT INCR -1 a", NIL.to_string()),
             ("ZADD z LT INCR -1 a", bulk("1.5")),
             ("ZADD z INCR +inf a", bulk("inf")),
-            ("ZADD z INCR -inf a", err("ERR resulting score is not a number (NaN)")),
+            (
+                "ZADD z INCR -inf a",
+                err("ERR resulting score is not a number (NaN)"),
+            ),
             ("ZSCORE z a", bulk("inf")),
             ("ZADD none XX INCR 1 a", NIL.to_string()),
             ("LPUSHX none probe", int(0)),
@@ -110,16 +117,37 @@ async fn zadd_errors_in_redis_order() {
         &engine,
         &[
             ("SET s x", OK.to_string()),
-            ("ZADD z 1", err("ERR wrong number of arguments for 'zadd' command")),
+            (
+                "ZADD z 1",
+                err("ERR wrong number of arguments for 'zadd' command"),
+            ),
             ("ZADD z 1 a 2", SYNTAX.to_string()),
             ("ZADD z NX XX", SYNTAX.to_string()),
             ("ZADD z INCR 1 a 2", SYNTAX.to_string()),
-            ("ZADD z NX XX 1 a", err("ERR XX and NX options at the same time are not compatible")),
-            ("ZADD z GT LT 1 a", err("ERR GT, LT, and/or NX options at the same time are not compatible")),
-            ("ZADD z NX GT 1 a", err("ERR GT, LT, and/or NX options at the same time are not compatible")),
-            ("ZADD z LT NX 1 a", err("ERR GT, LT, and/or NX options at the same time are not compatible")),
-            ("ZADD z INCR 1 a 2 b", err("ERR INCR option supports a single increment-element pair")),
-            ("ZADD z INCR NX XX 1 a", err("ERR XX and NX options at the same time are not compatible")),
+            (
+                "ZADD z NX XX 1 a",
+                err("ERR XX and NX options at the same time are not compatible"),
+            ),
+            (
+                "ZADD z GT LT 1 a",
+                err("ERR GT, LT, and/or NX options at the same time are not compatible"),
+            ),
+            (
+                "ZADD z NX GT 1 a",
+                err("ERR GT, LT, and/or NX options at the same time are not compatible"),
+            ),
+            (
+                "ZADD z LT NX 1 a",
+                err("ERR GT, LT, and/or NX options at the same time are not compatible"),
+            ),
+            (
+                "ZADD z INCR 1 a 2 b",
+                err("ERR INCR option supports a single increment-element pair"),
+            ),
+            (
+                "ZADD z INCR NX XX 1 a",
+                err("ERR XX and NX options at the same time are not compatible"),
+            ),
             ("ZADD z x a", NOT_FLOAT.to_string()),
             ("ZADD z 1 a nan b", NOT_FLOAT.to_string()),
             ("ZADD z 1e400 a", NOT_FLOAT.to_string()),
@@ -142,7 +170,10 @@ async fn zincrby() {
             ("ZINCRBY z -0.5 a", bulk("1.5")),
             ("ZINCRBY z x a", NOT_FLOAT.to_string()),
             ("ZINCRBY z inf a", bulk("inf")),
-            ("ZINCRBY z -inf a", err("ERR resulting score is not a number (NaN)")),
+            (
+                "ZINCRBY z -inf a",
+                err("ERR resulting score is not a number (NaN)"),
+            ),
             ("ZINCRBY none -inf a", bulk("-inf")),
             ("SET s x", OK.to_string()),
             ("ZINCRBY s 1 a", WRONGTYPE.to_string()),
@@ -179,7 +210,10 @@ async fn scores_ranks_and_cardinality() {
             ("ZSCORE z d", bulk("3.5")),
             ("ZSCORE z x", NIL.to_string()),
             ("ZSCORE none x", NIL.to_string()),
-            ("ZMSCORE z a x d", "*3\r\n$1\r\n1\r\n$-1\r\n$3\r\n3.5\r\n".to_string()),
+            (
+                "ZMSCORE z a x d",
+                "*3\r\n$1\r\n1\r\n$-1\r\n$3\r\n3.5\r\n".to_string(),
+            ),
             ("ZMSCORE none a b", "*2\r\n$-1\r\n$-1\r\n".to_string()),
             ("ZRANK z a", int(0)),
             ("ZRANK z c", int(2)),
@@ -187,7 +221,10 @@ async fn scores_ranks_and_cardinality() {
             ("ZREVRANK z d", int(0)),
             ("ZRANK z x", NIL.to_string()),
             ("ZREVRANK none x", NIL.to_string()),
-            ("ZRANK z", err("ERR wrong number of arguments for 'zrank' command")),
+            (
+                "ZRANK z",
+                err("ERR wrong number of arguments for 'zrank' command"),
+            ),
         ],
     )
     .await;
@@ -257,7 +294,11 @@ async fn every_command_refuses_another_type() {
         "ZSCAN s 0",
     ];
     let mut plan = vec![("SET s x".to_string(), OK.to_string())];
-    plan.extend(commands.iter().map(|c| (c.to_string(), WRONGTYPE.to_string())));
+    plan.extend(
+        commands
+            .iter()
+            .map(|c| (c.to_string(), WRONGTYPE.to_string())),
+    );
     plan.push(("GET s".to_string(), bulk("x")));
     plan.push(("GET d".to_string(), NIL.to_string()));
     steps(&engine, plan).await;
@@ -305,21 +346,45 @@ async fn zrandmember_picks_distinct_members_or_repeats() {
     let mut con = engine.conn().await;
     let members: Vec<String> = (0..200).map(|i| format!("m{i}")).collect();
     for (i, m) in members.iter().enumerate() {
-        let _: i64 = redis::cmd("ZADD").arg("z").arg(i).arg(m).query_async(&mut con).await.unwrap();
+        let _: i64 = redis::cmd("ZADD")
+            .arg("z")
+            .arg(i)
+            .arg(m)
+            .query_async(&mut con)
+            .await
+            .unwrap();
     }
     for count in [1_usize, 10, 199, 200, 500] {
-        let got: Vec<String> = redis::cmd("ZRANDMEMBER").arg("z").arg(count).query_async(&mut con).await.unwrap();
+        let got: Vec<String> = redis::cmd("ZRANDMEMBER")
+            .arg("z")
+            .arg(count)
+            .query_async(&mut con)
+            .await
+            .unwrap();
         let distinct: std::collections::HashSet<&String> = got.iter().collect();
         assert_eq!(got.len(), count.min(200), "count {count}");
         assert_eq!(distinct.len(), got.len(), "count {count}: no repeats");
         assert!(got.iter().all(|m| members.contains(m)));
     }
-    let got: Vec<String> = redis::cmd("ZRANDMEMBER").arg("z").arg(-1000).query_async(&mut con).await.unwrap();
+    let got: Vec<String> = redis::cmd("ZRANDMEMBER")
+        .arg("z")
+        .arg(-1000)
+        .query_async(&mut con)
+        .await
+        .unwrap();
     assert_eq!(got.len(), 1000);
     let distinct: std::collections::HashSet<&String> = got.iter().collect();
-    assert!(distinct.len() > 100, "1000 uniform picks among 200 members repeat some and cover many");
-    let pairs: Vec<(String, f64)> =
-        redis::cmd("ZRANDMEMBER").arg("z").arg(5).arg("WITHSCORES").query_async(&mut con).await.unwrap();
+    assert!(
+        distinct.len() > 100,
+        "1000 uniform picks among 200 members repeat some and cover many"
+    );
+    let pairs: Vec<(String, f64)> = redis::cmd("ZRANDMEMBER")
+        .arg("z")
+        .arg(5)
+        .arg("WITHSCORES")
+        .query_async(&mut con)
+        .await
+        .unwrap();
     for (member, score) in pairs {
         assert_eq!(format!("m{score}"), member, "each score is its member's");
     }
@@ -333,7 +398,10 @@ async fn zrandmember_resp3_pairs_are_nested() {
         &mut raw,
         &[
             ("ZADD z 1.5 a", int(1)),
-            ("ZRANDMEMBER z -2 WITHSCORES", nested(&[("a", "1.5"), ("a", "1.5")])),
+            (
+                "ZRANDMEMBER z -2 WITHSCORES",
+                nested(&[("a", "1.5"), ("a", "1.5")]),
+            ),
             ("ZRANDMEMBER z 3 WITHSCORES", nested(&[("a", "1.5")])),
             ("ZRANDMEMBER z -2", arr(&["a", "a"])),
         ],
@@ -349,8 +417,14 @@ async fn zscan_returns_everything_with_cursor_zero() {
         &engine,
         &[
             ("ZADD z 1 a 2.5 ab -inf b", int(3)),
-            ("ZSCAN z 0", reply(&[("b", "-inf"), ("a", "1"), ("ab", "2.5")])),
-            ("ZSCAN z 17 COUNT 1", reply(&[("b", "-inf"), ("a", "1"), ("ab", "2.5")])),
+            (
+                "ZSCAN z 0",
+                reply(&[("b", "-inf"), ("a", "1"), ("ab", "2.5")]),
+            ),
+            (
+                "ZSCAN z 17 COUNT 1",
+                reply(&[("b", "-inf"), ("a", "1"), ("ab", "2.5")]),
+            ),
             ("ZSCAN z 0 MATCH a*", reply(&[("a", "1"), ("ab", "2.5")])),
             ("ZSCAN z 0 MATCH x* COUNT 100", reply(&[])),
             ("ZSCAN none 0", reply(&[])),
@@ -379,8 +453,14 @@ async fn zscan_of_a_big_set_returns_each_member_once() {
         zadd.arg(i).arg(format!("m{i}"));
     }
     let _: i64 = zadd.query_async(&mut con).await.unwrap();
-    let (cursor, items): (String, Vec<String>) =
-        redis::cmd("ZSCAN").arg("z").arg(0).arg("COUNT").arg(10).query_async(&mut con).await.unwrap();
+    let (cursor, items): (String, Vec<String>) = redis::cmd("ZSCAN")
+        .arg("z")
+        .arg(0)
+        .arg("COUNT")
+        .arg(10)
+        .query_async(&mut con)
+        .await
+        .unwrap();
     assert_eq!(cursor, "0");
     assert_eq!(items.len(), 2000);
     let members: std::collections::HashSet<&String> = items.iter().step_by(2).collect();
@@ -392,7 +472,11 @@ async fn writes_that_change_nothing_leave_watchers_alone() {
     let engine = Engine::start().await;
     let mut raw = support::Raw::connect(engine.addr).await;
     let mut other = support::Raw::connect(engine.addr).await;
-    run(&mut other, &[("ZADD z 1 a 2 b", int(2)), ("ZADD src 1 x", int(1))]).await;
+    run(
+        &mut other,
+        &[("ZADD z 1 a 2 b", int(2)), ("ZADD src 1 x", int(1))],
+    )
+    .await;
     let no_ops = [
         ("ZADD z 1 a", int(0)),
         ("ZADD z NX 5 a", int(0)),
@@ -410,13 +494,31 @@ async fn writes_that_change_nothing_leave_watchers_alone() {
     ];
     for (command, reply) in no_ops {
         let watched = if command.contains("src") { "src" } else { "z" };
-        run(&mut raw, &[(&format!("WATCH {watched}"), OK.to_string()), ("MULTI", OK.to_string())]).await;
+        run(
+            &mut raw,
+            &[
+                (&format!("WATCH {watched}"), OK.to_string()),
+                ("MULTI", OK.to_string()),
+            ],
+        )
+        .await;
         run(&mut other, &[(command, reply)]).await;
         run(&mut raw, &[("PING", "+QUEUED\r\n".to_string())]).await;
         run(&mut raw, &[("EXEC", "*1\r\n+PONG\r\n".to_string())]).await;
     }
     // A real change aborts EXEC.
-    run(&mut raw, &[("WATCH z", OK.to_string()), ("MULTI", OK.to_string())]).await;
+    run(
+        &mut raw,
+        &[("WATCH z", OK.to_string()), ("MULTI", OK.to_string())],
+    )
+    .await;
     run(&mut other, &[("ZADD z 3 a", int(0))]).await;
-    run(&mut raw, &[("PING", "+QUEUED\r\n".to_string()), ("EXEC", NIL_ARRAY.to_string())]).await;
+    run(
+        &mut raw,
+        &[
+            ("PING", "+QUEUED\r\n".to_string()),
+            ("EXEC", NIL_ARRAY.to_string()),
+        ],
+    )
+    .await;
 }

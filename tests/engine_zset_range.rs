@@ -26,7 +26,10 @@ async fn ranges_by_rank() {
             ("ZRANGE z 5 10", EMPTY.to_string()),
             ("ZRANGE z 0 0 WITHSCORES", flat(&[("a", "1")])),
             ("ZRANGE z 1 -1 REV", arr(&["d", "c", "b", "a"])),
-            ("ZRANGE z 0 1 REV WITHSCORES", flat(&[("e", "5"), ("d", "4")])),
+            (
+                "ZRANGE z 0 1 REV WITHSCORES",
+                flat(&[("e", "5"), ("d", "4")]),
+            ),
             ("ZREVRANGE z 0 1", arr(&["e", "d"])),
             ("ZREVRANGE z -1 -1 WITHSCORES", flat(&[("a", "1")])),
             ("ZRANGE none 0 -1", EMPTY.to_string()),
@@ -47,16 +50,31 @@ async fn ranges_by_score() {
             ("ZADD z -inf lo +inf hi", int(2)),
             ("ZRANGE z 2 4 BYSCORE", arr(&["b", "c", "d"])),
             ("ZRANGE z (2 (4 BYSCORE", arr(&["c"])),
-            ("ZRANGE z (1 3 BYSCORE WITHSCORES", flat(&[("b", "2"), ("c", "3")])),
+            (
+                "ZRANGE z (1 3 BYSCORE WITHSCORES",
+                flat(&[("b", "2"), ("c", "3")]),
+            ),
             ("ZRANGE z -inf (1 BYSCORE", arr(&["lo"])),
-            ("ZRANGE z (5 +inf BYSCORE WITHSCORES", flat(&[("hi", "inf")])),
-            ("ZRANGE z (-inf (+inf BYSCORE", arr(&["a", "b", "c", "d", "e"])),
+            (
+                "ZRANGE z (5 +inf BYSCORE WITHSCORES",
+                flat(&[("hi", "inf")]),
+            ),
+            (
+                "ZRANGE z (-inf (+inf BYSCORE",
+                arr(&["a", "b", "c", "d", "e"]),
+            ),
             ("ZRANGE z 5 (1 BYSCORE REV", arr(&["e", "d", "c", "b"])),
             ("ZRANGE z 4 2 BYSCORE", EMPTY.to_string()),
             ("ZRANGE z (3 (3 BYSCORE", EMPTY.to_string()),
-            ("ZRANGEBYSCORE z 2 3 WITHSCORES", flat(&[("b", "2"), ("c", "3")])),
+            (
+                "ZRANGEBYSCORE z 2 3 WITHSCORES",
+                flat(&[("b", "2"), ("c", "3")]),
+            ),
             ("ZREVRANGEBYSCORE z +inf (4", arr(&["hi", "e"])),
-            ("ZREVRANGEBYSCORE z 3 2 WITHSCORES", flat(&[("c", "3"), ("b", "2")])),
+            (
+                "ZREVRANGEBYSCORE z 3 2 WITHSCORES",
+                flat(&[("c", "3"), ("b", "2")]),
+            ),
             ("ZRANGEBYSCORE none 0 1", EMPTY.to_string()),
         ],
     )
@@ -71,20 +89,35 @@ async fn limit_offsets_and_counts() {
         &[
             (FIVE, int(5)),
             ("ZRANGE z -inf +inf BYSCORE LIMIT 1 2", arr(&["b", "c"])),
-            ("ZRANGE z -inf +inf BYSCORE LIMIT 1 -1", arr(&["b", "c", "d", "e"])),
+            (
+                "ZRANGE z -inf +inf BYSCORE LIMIT 1 -1",
+                arr(&["b", "c", "d", "e"]),
+            ),
             ("ZRANGE z -inf +inf BYSCORE LIMIT 3 -5", arr(&["d", "e"])),
             ("ZRANGE z -inf +inf BYSCORE LIMIT -1 2", EMPTY.to_string()),
             ("ZRANGE z -inf +inf BYSCORE LIMIT 2 0", EMPTY.to_string()),
             ("ZRANGE z -inf +inf BYSCORE LIMIT 10 1", EMPTY.to_string()),
-            ("ZRANGE z +inf -inf BYSCORE REV LIMIT 1 2 WITHSCORES", flat(&[("d", "4"), ("c", "3")])),
+            (
+                "ZRANGE z +inf -inf BYSCORE REV LIMIT 1 2 WITHSCORES",
+                flat(&[("d", "4"), ("c", "3")]),
+            ),
             ("ZRANGEBYSCORE z (1 5 LIMIT 0 2", arr(&["b", "c"])),
-            ("ZRANGEBYSCORE z 1 5 WITHSCORES LIMIT 4 9", flat(&[("e", "5")])),
+            (
+                "ZRANGEBYSCORE z 1 5 WITHSCORES LIMIT 4 9",
+                flat(&[("e", "5")]),
+            ),
             ("ZREVRANGEBYSCORE z 10 0 LIMIT 1 2", arr(&["d", "c"])),
             ("ZRANGE z - + BYLEX LIMIT 1 2", arr(&["b", "c"])),
-            ("ZRANGE z + - BYLEX REV LIMIT 1 -1", arr(&["d", "c", "b", "a"])),
+            (
+                "ZRANGE z + - BYLEX REV LIMIT 1 -1",
+                arr(&["d", "c", "b", "a"]),
+            ),
             // The last LIMIT wins.
             ("ZRANGE z 0 10 BYSCORE LIMIT 0 1 LIMIT 2 1", arr(&["c"])),
-            ("ZRANGE z 0 10 BYSCORE LIMIT 9223372036854775807 1", EMPTY.to_string()),
+            (
+                "ZRANGE z 0 10 BYSCORE LIMIT 9223372036854775807 1",
+                EMPTY.to_string(),
+            ),
         ],
     )
     .await;
@@ -118,7 +151,9 @@ async fn ranges_by_lex() {
 #[tokio::test]
 async fn range_option_errors_in_redis_order() {
     let engine = Engine::start().await;
-    let limit = err("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX");
+    let limit = err(
+        "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
+    );
     let withscores = err("ERR syntax error, WITHSCORES not supported in combination with BYLEX");
     script(
         &engine,
@@ -153,7 +188,10 @@ async fn range_option_errors_in_redis_order() {
             ("ZRANGE s 0 1 FOO", SYNTAX.to_string()),
             ("ZRANGE s x 1 BYSCORE", SCORE_RANGE.to_string()),
             ("ZRANGE s 0 1", WRONGTYPE.to_string()),
-            ("ZRANGE z", err("ERR wrong number of arguments for 'zrange' command")),
+            (
+                "ZRANGE z",
+                err("ERR wrong number of arguments for 'zrange' command"),
+            ),
         ],
     )
     .await;
@@ -167,11 +205,23 @@ async fn resp3_withscores_pairs_are_nested_doubles() {
         &mut raw,
         &[
             ("ZADD z 1.5 a 2 b +inf c", int(3)),
-            ("ZRANGE z 0 -1 WITHSCORES", nested(&[("a", "1.5"), ("b", "2"), ("c", "inf")])),
-            ("ZRANGE z (1.5 +inf BYSCORE WITHSCORES", nested(&[("b", "2"), ("c", "inf")])),
+            (
+                "ZRANGE z 0 -1 WITHSCORES",
+                nested(&[("a", "1.5"), ("b", "2"), ("c", "inf")]),
+            ),
+            (
+                "ZRANGE z (1.5 +inf BYSCORE WITHSCORES",
+                nested(&[("b", "2"), ("c", "inf")]),
+            ),
             ("ZREVRANGE z 0 0 WITHSCORES", nested(&[("c", "inf")])),
-            ("ZRANGEBYSCORE z -inf 2 WITHSCORES LIMIT 1 1", nested(&[("b", "2")])),
-            ("ZREVRANGEBYSCORE z 2 -inf WITHSCORES", nested(&[("b", "2"), ("a", "1.5")])),
+            (
+                "ZRANGEBYSCORE z -inf 2 WITHSCORES LIMIT 1 1",
+                nested(&[("b", "2")]),
+            ),
+            (
+                "ZREVRANGEBYSCORE z 2 -inf WITHSCORES",
+                nested(&[("b", "2"), ("a", "1.5")]),
+            ),
             ("ZRANGE z 0 -1", arr(&["a", "b", "c"])),
             ("ZRANGE z 5 6 WITHSCORES", EMPTY.to_string()),
         ],
@@ -290,27 +340,57 @@ async fn big_sets_answer_like_small_ones() {
         cmd.arg(&args[1..]);
         cmd
     };
-    let names = |range: std::ops::Range<usize>| -> Vec<String> { members[range].iter().map(|(m, _)| m.clone()).collect() };
-    let got: Vec<String> = query(&["ZRANGE", "z", "10", "19"]).query_async(&mut con).await.unwrap();
+    let names = |range: std::ops::Range<usize>| -> Vec<String> {
+        members[range].iter().map(|(m, _)| m.clone()).collect()
+    };
+    let got: Vec<String> = query(&["ZRANGE", "z", "10", "19"])
+        .query_async(&mut con)
+        .await
+        .unwrap();
     assert_eq!(got, names(10..20));
-    let got: Vec<String> = query(&["ZRANGE", "z", "(10", "12", "BYSCORE"]).query_async(&mut con).await.unwrap();
+    let got: Vec<String> = query(&["ZRANGE", "z", "(10", "12", "BYSCORE"])
+        .query_async(&mut con)
+        .await
+        .unwrap();
     assert_eq!(got, names(22..26));
-    let got: Vec<String> =
-        query(&["ZRANGE", "z", "+inf", "-inf", "BYSCORE", "REV", "LIMIT", "5", "3"]).query_async(&mut con).await.unwrap();
+    let got: Vec<String> = query(&[
+        "ZRANGE", "z", "+inf", "-inf", "BYSCORE", "REV", "LIMIT", "5", "3",
+    ])
+    .query_async(&mut con)
+    .await
+    .unwrap();
     let mut want = names(292..295);
     want.reverse();
     assert_eq!(got, want);
-    let got: Vec<String> = query(&["ZRANGE", "z", "-3", "-1", "REV"]).query_async(&mut con).await.unwrap();
+    let got: Vec<String> = query(&["ZRANGE", "z", "-3", "-1", "REV"])
+        .query_async(&mut con)
+        .await
+        .unwrap();
     assert_eq!(got, vec!["m002", "m001", "m000"]);
-    let count: i64 = query(&["ZCOUNT", "z", "(100", "+inf"]).query_async(&mut con).await.unwrap();
+    let count: i64 = query(&["ZCOUNT", "z", "(100", "+inf"])
+        .query_async(&mut con)
+        .await
+        .unwrap();
     assert_eq!(count, 98);
-    let rank: i64 = query(&["ZREVRANK", "z", "m000"]).query_async(&mut con).await.unwrap();
+    let rank: i64 = query(&["ZREVRANK", "z", "m000"])
+        .query_async(&mut con)
+        .await
+        .unwrap();
     assert_eq!(rank, 299);
-    let removed: i64 = query(&["ZREMRANGEBYSCORE", "z", "-inf", "(50"]).query_async(&mut con).await.unwrap();
+    let removed: i64 = query(&["ZREMRANGEBYSCORE", "z", "-inf", "(50"])
+        .query_async(&mut con)
+        .await
+        .unwrap();
     assert_eq!(removed, 100);
-    let removed: i64 = query(&["ZREMRANGEBYRANK", "z", "0", "9"]).query_async(&mut con).await.unwrap();
+    let removed: i64 = query(&["ZREMRANGEBYRANK", "z", "0", "9"])
+        .query_async(&mut con)
+        .await
+        .unwrap();
     assert_eq!(removed, 10);
-    let first: Vec<String> = query(&["ZRANGE", "z", "0", "0"]).query_async(&mut con).await.unwrap();
+    let first: Vec<String> = query(&["ZRANGE", "z", "0", "0"])
+        .query_async(&mut con)
+        .await
+        .unwrap();
     assert_eq!(first, names(110..111));
     let card: i64 = query(&["ZCARD", "z"]).query_async(&mut con).await.unwrap();
     assert_eq!(card, 190);

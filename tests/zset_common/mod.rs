@@ -9,7 +9,8 @@ use tokio::task::JoinHandle;
 
 use crate::support::{self, Engine, Raw};
 
-pub const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+pub const WRONGTYPE: &str =
+    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
 pub const NOT_INT: &str = "-ERR value is not an integer or out of range\r\n";
 pub const NOT_FLOAT: &str = "-ERR value is not a valid float\r\n";
 pub const SCORE_RANGE: &str = "-ERR min or max is not a float\r\n";
@@ -63,7 +64,8 @@ pub fn nested(pairs: &[(&str, &str)]) -> String {
 pub async fn run(raw: &mut Raw, steps: &[(&str, String)]) {
     for (line, expected) in steps {
         let args: Vec<&str> = line.split(' ').collect();
-        raw.roundtrip(&support::cmd(&args), expected.as_bytes()).await;
+        raw.roundtrip(&support::cmd(&args), expected.as_bytes())
+            .await;
     }
 }
 
@@ -95,7 +97,11 @@ pub fn block_on(engine: &Engine, name: &str, command: redis::Cmd) -> JoinHandle<
         #[allow(deprecated)]
         let mut con = client.get_async_connection().await.expect("connect");
         let mut pipe = redis::pipe();
-        pipe.cmd("RPUSH").arg("ready").arg(&name).ignore().add_command(command);
+        pipe.cmd("RPUSH")
+            .arg("ready")
+            .arg(&name)
+            .ignore()
+            .add_command(command);
         let (reply,): (redis::Value,) = pipe.query_async(&mut con).await.expect("blocked command");
         reply
     })
@@ -105,11 +111,18 @@ pub fn block_on(engine: &Engine, name: &str, command: redis::Cmd) -> JoinHandle<
 pub async fn wait_ready(con: &mut impl ConnectionLike, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let len: usize = redis::cmd("LLEN").arg("ready").query_async(con).await.unwrap();
+        let len: usize = redis::cmd("LLEN")
+            .arg("ready")
+            .query_async(con)
+            .await
+            .unwrap();
         if len >= n {
             return;
         }
-        assert!(Instant::now() < deadline, "{n} clients did not block in time");
+        assert!(
+            Instant::now() < deadline,
+            "{n} clients did not block in time"
+        );
         tokio::task::yield_now().await;
     }
 }

@@ -22,12 +22,12 @@
 
 use bytes::Bytes;
 
+use super::members::{edit, edit_existing, read, Aggregate};
 use super::{CmdError, CmdResult, Ctx, Handler};
-use crate::engine::db::{Db, UnixMs};
 use crate::engine::types::zset::{
     parse_score, AddFlags, AddOutcome, InsertOutcome, ListpackLimits, ZSet, ZsetError,
 };
-use crate::engine::value::Value;
+use crate::engine::value::{EncodingLimits, Value};
 use crate::resp::{Frame, Protocol};
 
 /// This family's commands.
@@ -51,72 +51,27 @@ impl From<ZsetError> for CmdError {
     }
 }
 
-/// The listpack thresholds from the engine's configuration.
-pub(super) fn limits(cx: &Ctx<'_>) -> ListpackLimits {
+impl Aggregate for ZSet {
+    fn from_value(value: &Value) -> Result<&Self, CmdError> {
+        value.as_zset().map(|zset| &**zset)
+    }
+    fn from_value_mut(value: &mut Value) -> Result<&mut Self, CmdError> {
+        value.as_zset_mut().map(|zset| &mut **zset)
+    }
+    fn into_value(self) -> Value {
+        Value::ZSet(Box::new(self))
+    }
+    fn is_empty(&self) -> bool {
+        ZSet::is_empty(self)
+    }
+}
+
+/// The listpack thresholds of sorted sets, from the engine's configuration.
+pub(super) fn listpack(limits: &EncodingLimits) -> ListpackLimits {
     ListpackLimits {
-        max_entries: cx.ks.limits.zset_max_listpack_entries,
-        max_value: cx.ks.limits.zset_max_listpack_value,
+        max_entries: limits.zset_max_listpack_entries,
+        max_value: limits.zset_max_listpack_value,
     }
-}
-
-/// The sorted set at `key` for a read command, counting a keyspace hit or miss
-/// as Redis's `lookupKeyRead` does; `None` when the key does not exist.
-pub(super) fn read_zset<'c>(cx: &'c mut Ctx<'_>, key: &[u8]) -> Result<Option<&'c ZSet>, CmdError> {
-    let (index, now) = (cx.client.db, cx.now);
-    let ks = &mut *cx.ks;
-    match ks.dbs[index].get(key, now) {
-        Some(value) => {
-            ks.stats.keyspace_hits += 1;
-            value.as_zset().map(|z| Some(&**z))
-        }
-        None => {
-            ks.stats.keyspace_misses += 1;
-            Ok(None)
-        }
-    }
-}
-
-/// The sorted set at `key` for a write command (no hit/miss statistics, as
-/// Redis's `lookupKeyWrite`); `None` when the key does not exist.
-pub(super) fn zset_mut<'d>(
-    db: &'d mut Db,
-    key: &[u8],
-    now: UnixMs,
-) -> Result<Option<&'d mut ZSet>, CmdError> {
-    match db.get_mut(key, now) {
-        Some(value) => value.as_zset_mut().map(|z| Some(&mut **z)),
-        None => Ok(None),
-    }
-}
-
-/// Runs `edit` on the sorted set at `key`. A missing key starts as an empty set
-/// when `create` is true, and is stored only if `edit` succeeded and left
-/// elements in it; without `create`, a missing key gives `Ok(None)`. An
-/// existing key left empty is deleted.
-pub(super) fn edit_zset<T>(
-    cx: &mut Ctx<'_>,
-    key: &Bytes,
-    create: bool,
-    edit: impl FnOnce(&mut ZSet, ListpackLimits) -> Result<T, CmdError>,
-) -> Result<Option<T>, CmdError> {
-    let limits = limits(cx);
-    let (db, now) = cx.db_now();
-    if let Some(zset) = zset_mut(db, key, now)? {
-        let result = edit(zset, limits);
-        if zset.is_empty() {
-            db.remove(key, now);
-        }
-        return result.map(Some);
-    }
-    if !create {
-        return Ok(None);
-    }
-    let mut zset = ZSet::new();
-    let result = edit(&mut zset, limits)?;
-    if !zset.is_empty() {
-        db.insert(key.clone(), Value::ZSet(Box::new(zset)), now);
-    }
-    Ok(Some(result))
 }
 
 /// Elements with or without their scores, shaped for `protocol`: with scores,
@@ -146,7 +101,7 @@ where
 /// was there, or deletes `dest` when there is none; replies the new size. Only
 /// `dest` is signalled, and only if it changed, as Redis's `*STORE` commands do.
 pub(super) fn store(cx: &mut Ctx<'_>, dest: &Bytes, elements: Vec<(Bytes, f64)>) -> CmdResult {
-    let limits = limits(cx);
+    let limits = listpack(&cx.ks.limits);
     let mut zset = ZSet::new();
     for (member, score) in &elements {
         zset.insert(member, *score, limits)?;
@@ -238,10 +193,10 @@ fn check_zadd_flags(flags: AddFlags, pairs: usize) -> Result<(), CmdError> {
 fn zadd(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let parsed = ZaddArgs::parse(args)?;
     let (flags, incr) = (parsed.flags, parsed.flags.incr);
-    let outcome = edit_zset(cx, &args[1], !flags.xx, |zset, limits| {
+    let apply = |zset: &mut ZSet, limits: &EncodingLimits| {
         let (mut added, mut updated, mut last) = (0, 0, None);
         for &(score, member) in &parsed.elements {
-            last = match zset.add(member, score, flags, limits)? {
+            last = match zset.add(member, score, flags, listpack(limits))? {
                 AddOutcome::Applied { change, score } => {
                     added += i64::from(change == InsertOutcome::Added);
                     updated += i64::from(change == InsertOutcome::Updated);
@@ -251,7 +206,13 @@ fn zadd(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             };
         }
         Ok((added, updated, last))
-    })?;
+    };
+    // XX never creates the key.
+    let outcome = if flags.xx {
+        edit_existing(cx, &args[1], apply)?
+    } else {
+        Some(edit(cx, &args[1], apply)?)
+    };
     let (added, updated, last) = outcome.unwrap_or((0, 0, None));
     if added + updated == 0 {
         cx.no_change();
@@ -274,14 +235,14 @@ fn zincrby(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         incr: true,
         ..AddFlags::default()
     };
-    let outcome = edit_zset(cx, &args[1], true, |zset, limits| {
-        Ok(zset.add(&args[3], increment, flags, limits)?)
+    let outcome = edit(cx, &args[1], |zset: &mut ZSet, limits| {
+        Ok(zset.add(&args[3], increment, flags, listpack(limits))?)
     })?;
     // Without NX, XX, GT or LT nothing rules an increment out; were it ruled
     // out, the reply would be ZADD INCR's null.
     Ok(match outcome {
-        Some(AddOutcome::Applied { score, .. }) => Frame::Double(score),
-        _ => Frame::Null,
+        AddOutcome::Applied { score, .. } => Frame::Double(score),
+        AddOutcome::Skipped => Frame::Null,
     })
 }
 
@@ -290,7 +251,7 @@ fn zincrby(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 ///
 /// The number of members removed; the key goes with its last member.
 fn zrem(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let removed = edit_zset(cx, &args[1], false, |zset, _| {
+    let removed = edit_existing(cx, &args[1], |zset: &mut ZSet, _| {
         Ok(args[2..]
             .iter()
             .filter(|member| zset.remove(member))
@@ -306,7 +267,7 @@ fn zrem(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// # Format
 /// `ZCARD key`
 fn zcard(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let len = read_zset(cx, &args[1])?.map_or(0, ZSet::len);
+    let len = read::<ZSet>(cx, &args[1])?.map_or(0, ZSet::len);
     Ok(Frame::Integer(len as i64))
 }
 
@@ -318,7 +279,7 @@ fn score_frame(score: Option<f64>) -> Frame {
 /// # Format
 /// `ZSCORE key member`
 fn zscore(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let zset = read_zset(cx, &args[1])?;
+    let zset = read::<ZSet>(cx, &args[1])?;
     Ok(score_frame(zset.and_then(|z| z.score(&args[2]))))
 }
 
@@ -327,7 +288,7 @@ fn zscore(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 ///
 /// One score or null per member.
 fn zmscore(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let zset = read_zset(cx, &args[1])?;
+    let zset = read::<ZSet>(cx, &args[1])?;
     let scores = args[2..]
         .iter()
         .map(|member| score_frame(zset.and_then(|z| z.score(member))));
@@ -336,7 +297,7 @@ fn zmscore(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// ZRANK and ZREVRANK: the member's rank, or null.
 fn rank(cx: &mut Ctx<'_>, args: &[Bytes], rev: bool) -> CmdResult {
-    let zset = read_zset(cx, &args[1])?;
+    let zset = read::<ZSet>(cx, &args[1])?;
     let rank = zset.and_then(|z| z.rank(&args[2], rev));
     Ok(rank.map_or(Frame::Null, |r| Frame::Integer(r as i64)))
 }

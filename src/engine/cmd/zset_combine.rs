@@ -62,7 +62,7 @@ impl<'a> Input<'a> {
         match self {
             Input::Missing => 0,
             Input::Sorted(zset) => zset.len(),
-            Input::Plain(set) => plain::len(set),
+            Input::Plain(set) => set.len(),
         }
     }
 
@@ -71,7 +71,7 @@ impl<'a> Input<'a> {
         match self {
             Input::Missing => None,
             Input::Sorted(zset) => zset.score(member),
-            Input::Plain(set) => plain::contains(set, member).then_some(1.0),
+            Input::Plain(set) => set.contains(member).then_some(1.0),
         }
     }
 
@@ -80,41 +80,7 @@ impl<'a> Input<'a> {
         match *self {
             Input::Missing => Box::new(std::iter::empty()),
             Input::Sorted(zset) => Box::new(zset.iter().map(|(m, s)| (m.clone(), s))),
-            Input::Plain(set) => Box::new(plain::members(set).map(|m| (m, 1.0))),
-        }
-    }
-}
-
-/// Reading plain sets: the only code here that knows their representation.
-mod plain {
-    use bytes::Bytes;
-
-    use crate::engine::types::set::SetValue;
-    use crate::engine::value::parse_canonical_int;
-
-    pub(super) fn len(set: &SetValue) -> usize {
-        match set {
-            SetValue::Ints(ints) => ints.len(),
-            SetValue::Table(table) => table.len(),
-        }
-    }
-
-    pub(super) fn contains(set: &SetValue, member: &[u8]) -> bool {
-        match set {
-            SetValue::Ints(ints) => {
-                parse_canonical_int(member).is_some_and(|n| ints.binary_search(&n).is_ok())
-            }
-            SetValue::Table(table) => table.contains(member),
-        }
-    }
-
-    pub(super) fn members(set: &SetValue) -> Box<dyn Iterator<Item = Bytes> + '_> {
-        match set {
-            SetValue::Ints(ints) => Box::new(
-                ints.iter()
-                    .map(|n| Bytes::copy_from_slice(itoa::Buffer::new().format(*n).as_bytes())),
-            ),
-            SetValue::Table(table) => Box::new(table.iter().cloned()),
+            Input::Plain(set) => Box::new(set.iter().map(|m| (m.to_bytes(), 1.0))),
         }
     }
 }
@@ -259,7 +225,7 @@ pub(super) fn intersection_size(inputs: Vec<Input<'_>>, limit: usize) -> usize {
 mod tests {
     use super::*;
     use crate::engine::types::zset::ListpackLimits;
-    use std::collections::HashSet;
+    use crate::engine::value::EncodingLimits;
 
     fn zset(elements: &[(&str, f64)]) -> ZSet {
         let mut zset = ZSet::new();
@@ -312,8 +278,16 @@ mod tests {
     #[test]
     fn plain_sets_score_one() {
         let sorted = zset(&[("1", 5.0), ("a", 2.0), ("01", 1.0)]);
-        let ints = SetValue::Ints(vec![1, 2]);
-        let table = SetValue::Table(HashSet::from([Bytes::from("a"), Bytes::from("b")]));
+        let set = |members: &[&str]| {
+            let mut set = SetValue::new();
+            for member in members {
+                set.insert(member.as_bytes(), &EncodingLimits::default());
+            }
+            set
+        };
+        let ints = set(&["1", "2"]);
+        let table = set(&["a", "b"]);
+        assert_eq!((ints.encoding(), table.encoding()), ("intset", "hashtable"));
         let run = |op, inputs| {
             let combine = Combine {
                 op,

@@ -14,9 +14,11 @@ use bytes::Bytes;
 use std::time::Duration;
 
 use super::args;
-use super::zset::{elements_reply, zset_mut};
+use super::members::edit_existing;
+use super::zset::elements_reply;
 use super::{Action, CmdError, CmdResult, Ctx, Handler};
-use crate::engine::types::zset::parse_score;
+use crate::engine::types::zset::{parse_score, ZSet};
+use crate::engine::value::EncodingLimits;
 use crate::resp::{Frame, Protocol};
 
 /// This family's commands.
@@ -61,21 +63,18 @@ fn pop_first(
     end: End,
     count: usize,
 ) -> Result<Option<Popped>, CmdError> {
-    let (db, now) = cx.db_now();
     let mut found = None;
     for key in keys {
-        let Some(zset) = zset_mut(db, key, now)? else {
-            continue;
+        let pop = |zset: &mut ZSet, _: &EncodingLimits| {
+            Ok(match end {
+                End::Min => zset.pop_min(count),
+                End::Max => zset.pop_max(count),
+            })
         };
-        let popped = match end {
-            End::Min => zset.pop_min(count),
-            End::Max => zset.pop_max(count),
-        };
-        if zset.is_empty() {
-            db.remove(key, now);
+        if let Some(popped) = edit_existing(cx, key, pop)? {
+            found = Some((key.clone(), popped));
+            break;
         }
-        found = Some((key.clone(), popped));
-        break;
     }
     cx.no_change();
     if let Some((key, popped)) = &found {

@@ -13,7 +13,8 @@
 use bytes::Bytes;
 
 use super::args;
-use super::zset::{edit_zset, elements_reply, read_zset, store};
+use super::members::{edit_existing, read};
+use super::zset::{elements_reply, store};
 use super::{CmdError, CmdResult, Ctx, Handler};
 use crate::engine::types::zset::{LexBound, Range, ScoreBound, ZSet};
 use crate::resp::Frame;
@@ -160,7 +161,7 @@ impl Bounds {
 fn range_command(cx: &mut Ctx<'_>, args: &[Bytes], form: Form) -> CmdResult {
     let request = RangeRequest::parse(args, 2, form)?;
     let protocol = cx.client.protocol;
-    let Some(zset) = read_zset(cx, &args[1])? else {
+    let Some(zset) = read::<ZSet>(cx, &args[1])? else {
         return Ok(Frame::Array(Vec::new()));
     };
     let elements = request.select(zset).map(|(m, s)| (m.clone(), s));
@@ -189,7 +190,7 @@ fn zrangestore(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         store: true,
     };
     let request = RangeRequest::parse(args, 3, form)?;
-    let elements = match read_zset(cx, &args[2])? {
+    let elements = match read::<ZSet>(cx, &args[2])? {
         Some(zset) => request.select(zset).map(|(m, s)| (m.clone(), s)).collect(),
         None => Vec::new(),
     };
@@ -232,7 +233,7 @@ fn zrevrangebylex(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// The number of elements with scores between min and max.
 fn zcount(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (min, max) = (ScoreBound::parse(&args[2])?, ScoreBound::parse(&args[3])?);
-    let count = read_zset(cx, &args[1])?.map_or(0, |z| z.count_in_score(&min, &max));
+    let count = read::<ZSet>(cx, &args[1])?.map_or(0, |z| z.count_in_score(&min, &max));
     Ok(Frame::Integer(count as i64))
 }
 
@@ -242,7 +243,7 @@ fn zcount(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// The number of elements with members between min and max.
 fn zlexcount(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (min, max) = (LexBound::parse(&args[2])?, LexBound::parse(&args[3])?);
-    let count = read_zset(cx, &args[1])?.map_or(0, |z| z.count_in_lex(&min, &max));
+    let count = read::<ZSet>(cx, &args[1])?.map_or(0, |z| z.count_in_lex(&min, &max));
     Ok(Frame::Integer(count as i64))
 }
 
@@ -252,7 +253,7 @@ fn remove_range(
     args: &[Bytes],
     remove: impl FnOnce(&mut ZSet) -> usize,
 ) -> CmdResult {
-    let removed = edit_zset(cx, &args[1], false, |zset, _| Ok(remove(zset)))?.unwrap_or(0);
+    let removed = edit_existing(cx, &args[1], |zset: &mut ZSet, _| Ok(remove(zset)))?.unwrap_or(0);
     if removed == 0 {
         cx.no_change();
     }
