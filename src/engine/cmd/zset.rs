@@ -2,9 +2,11 @@
 //! family shares and the single-member commands (ZADD, ZINCRBY, ZREM, ZCARD,
 //! ZSCORE, ZMSCORE, ZRANK, ZREVRANK). The others live beside it:
 //! `zset_range.rs` (ZRANGE and its older forms, counts, range removals),
-//! `zset_pop.rs` (pops, blocking pops), `zset_algebra.rs` (union, intersection,
-//! difference) and `zset_random.rs` (ZRANDMEMBER, ZSCAN). The value type is
-//! [`ZSet`]; these files only parse, look keys up and shape replies.
+//! `zset_pop.rs` (pops, blocking pops), `zset_algebra.rs` with
+//! `zset_combine.rs` (union, intersection, difference) and `zset_random.rs`
+//! (ZRANDMEMBER, ZSCAN). The value type is [`ZSet`]; these files only parse,
+//! look keys up (through `members.rs`, shared with hashes and sets) and shape
+//! replies.
 //!
 //! Decisions that hold for the whole family:
 //! - Scores are replied as [`Frame::Double`]: RESP3 clients get `,1.5`, RESP2
