@@ -177,6 +177,14 @@ async fn stores_replace_or_delete_the_destination() {
                 "ZRANGE d 0 -1 WITHSCORES",
                 flat(&[("d", "-inf"), ("a", "1"), ("b", "20"), ("c", "inf")]),
             ),
+            // inf * 0 and -inf * 0 are stored as 0.
+            ("ZUNIONSTORE d 2 z y WEIGHTS 1 0", int(4)),
+            (
+                "ZRANGE d 0 -1 WITHSCORES",
+                flat(&[("d", "0"), ("a", "1"), ("b", "2"), ("c", "3")]),
+            ),
+            ("ZINTERSTORE d 2 z y WEIGHTS 1 0", int(2)),
+            ("ZRANGE d 0 -1 WITHSCORES", flat(&[("c", "0"), ("b", "2")])),
             ("ZINTERSTORE d 2 z y", int(2)),
             (
                 "ZRANGE d 0 -1 WITHSCORES",
