@@ -382,3 +382,14 @@ async fn hincrbyfloat() {
     .await;
     raw.roundtrip(&cmd(&["HLEN", "new"]), b":0\r\n").await;
 }
+
+/// HINCRBYFLOAT adds in long double as Redis does: 0.1 + 0.2 is "0.3", not f64's
+/// "0.30000000000000004".
+#[tokio::test]
+async fn hincrbyfloat_adds_like_redis() {
+    let engine = support::Engine::start().await;
+    let mut con = engine.conn().await;
+    let _: i64 = redis::cmd("HSET").arg("h").arg("f").arg("0.1").query_async(&mut con).await.unwrap();
+    let sum: String = redis::cmd("HINCRBYFLOAT").arg("h").arg("f").arg("0.2").query_async(&mut con).await.unwrap();
+    assert_eq!(sum, "0.3");
+}

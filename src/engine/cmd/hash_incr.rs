@@ -8,9 +8,10 @@
 //! "0.30000000000000004" here), as can values beyond 2^53; the exact emulation
 //! INCRBYFLOAT uses should replace [`add_float`] once it is shared.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::args;
+use super::long_double::LongDouble;
 use super::members::edit;
 use super::{CmdError, CmdResult, Ctx, Handler};
 use crate::engine::types::hash::HashValue;
@@ -47,32 +48,25 @@ fn hincrby(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 ///
 /// Replies the new value as a bulk string, the text now stored in the field.
 fn hincrbyfloat(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let by = args::float(&args[3])?;
-    if by.is_infinite() {
+    let by = LongDouble::parse(&args[3]).ok_or(CmdError::NotFloat)?;
+    if !by.is_finite() {
         return Err(CmdError::msg("ERR value is NaN or Infinity"));
     }
     let field = &args[2];
     let text = edit(cx, &args[1], |hash: &mut HashValue, limits| {
         let current = match hash.get(field) {
             Some(text) => {
-                args::parse_f64(text).ok_or(CmdError::msg("ERR hash value is not a float"))?
+                LongDouble::parse(text).ok_or(CmdError::msg("ERR hash value is not a float"))?
             }
-            None => 0.0,
+            None => LongDouble::from_i64(0),
         };
-        let text = add_float(current, by)?;
+        let sum = current.add(by);
+        if !sum.is_finite() {
+            return Err(CmdError::msg("ERR increment would produce NaN or Infinity"));
+        }
+        let text = Bytes::from(sum.to_human());
         hash.insert(field, &text, limits);
         Ok(text)
     })?;
     Ok(Frame::Bulk(text))
-}
-
-/// `current + by` as the text HINCRBYFLOAT stores.
-fn add_float(current: f64, by: f64) -> Result<Bytes, CmdError> {
-    let sum = current + by;
-    if !sum.is_finite() {
-        return Err(CmdError::msg("ERR increment would produce NaN or Infinity"));
-    }
-    let mut text = BytesMut::new();
-    crate::resp::format_double_human(sum, &mut text);
-    Ok(text.freeze())
 }
