@@ -33,6 +33,11 @@ mod set_random;
 mod string;
 mod transaction;
 mod zset;
+mod zset_algebra;
+mod zset_combine;
+mod zset_pop;
+mod zset_random;
+mod zset_range;
 
 pub use connection::REDIS_VERSION;
 pub use error::{CmdError, CmdResult};
@@ -163,6 +168,10 @@ fn families() -> Vec<&'static [(&'static str, Handler)]> {
         set_random::COMMANDS,
         set_algebra::COMMANDS,
         zset::COMMANDS,
+        zset_range::COMMANDS,
+        zset_pop::COMMANDS,
+        zset_algebra::COMMANDS,
+        zset_random::COMMANDS,
         keys::COMMANDS,
         server::COMMANDS,
         pubsub::COMMANDS,
