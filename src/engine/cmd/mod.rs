@@ -218,7 +218,7 @@ pub fn call(cx: &mut Ctx<'_>, cmd: Command, args: &[Bytes]) -> Frame {
         Ok(frame) => {
             if cmd.spec.flags.contains(Flags::WRITE) && !cx.unchanged && !frame.is_error() {
                 let db = cx.client.db;
-                for i in cmd.spec.key_indexes(args) {
+                for i in cmd.spec.written_key_indexes(args) {
                     cx.ks.touch(db, &args[i]);
                 }
             }
