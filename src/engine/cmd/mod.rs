@@ -134,6 +134,18 @@ impl<'a> Ctx<'a> {
         self.unchanged = true;
     }
 
+    /// Nothing to serve yet: asks the connection to wait on `keys` and replies
+    /// `null` (ignored then); inside EXEC, where nothing may wait, `null` is the reply.
+    pub fn block(&mut self, keys: &[Bytes], timeout: Option<Duration>, null: Frame) -> CmdResult {
+        self.no_change();
+        if !self.nested {
+            // Copies: the waiter outlives the client's read buffer.
+            let keys = keys.iter().map(|k| Bytes::copy_from_slice(k)).collect();
+            self.action = Some(Action::Block { keys, timeout });
+        }
+        Ok(null)
+    }
+
     /// Signals a modification of a key not among the command's declared keys.
     pub fn touch(&mut self, key: &Bytes) {
         let db = self.client.db;

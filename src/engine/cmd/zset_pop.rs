@@ -11,13 +11,12 @@
 //! connection encodes for itself).
 
 use bytes::Bytes;
-use std::time::Duration;
 
 use super::args;
 use super::members::edit_existing;
 use super::zset::elements_reply;
-use super::{Action, CmdError, CmdResult, Ctx, Handler};
-use crate::engine::types::zset::{parse_score, ZSet};
+use super::{CmdError, CmdResult, Ctx, Handler};
+use crate::engine::types::zset::ZSet;
 use crate::engine::value::EncodingLimits;
 use crate::resp::{Frame, Protocol};
 
@@ -189,38 +188,10 @@ fn zmpop(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(mpop_reply(popped))
 }
 
-/// Parses a blocking timeout as Redis 7.0 does: seconds as `strtold` reads
-/// them, rounded up to a millisecond; 0 waits forever.
-///
-/// # Errors
-/// `ERR timeout is not a float or out of range` for a non-number; `ERR timeout
-/// is negative` for a negative one and, as redis-server 7.0 answers, for one
-/// too large for its millisecond clock (`inf`, `1e30`).
-fn timeout(arg: &[u8]) -> Result<Option<Duration>, CmdError> {
-    let secs = parse_score(arg)
-        .map_err(|_| CmdError::msg("ERR timeout is not a float or out of range"))?;
-    let ms = (secs * 1000.0).ceil();
-    if !(0.0..i64::MAX as f64).contains(&ms) {
-        return Err(CmdError::msg("ERR timeout is negative"));
-    }
-    Ok((ms > 0.0).then(|| Duration::from_millis(ms as u64)))
-}
-
-/// Nothing to pop: blocks on `keys` (null array inside EXEC, where nothing may
-/// wait).
-fn block(cx: &mut Ctx<'_>, keys: &[Bytes], timeout: Option<Duration>) -> CmdResult {
-    cx.no_change();
-    if !cx.nested {
-        let keys = keys.iter().map(|k| Bytes::copy_from_slice(k)).collect();
-        cx.action = Some(Action::Block { keys, timeout });
-    }
-    Ok(Frame::NullArray)
-}
-
 /// BZPOPMIN and BZPOPMAX.
 fn bzpop(cx: &mut Ctx<'_>, args: &[Bytes], end: End) -> CmdResult {
     let (keys, wait) = args[1..].split_at(args.len() - 2);
-    let wait = timeout(&wait[0])?;
+    let wait = args::timeout(&wait[0])?;
     match pop_first(cx, keys, end, 1)? {
         Some((key, popped)) => {
             let mut reply = vec![Frame::Bulk(key)];
@@ -229,7 +200,7 @@ fn bzpop(cx: &mut Ctx<'_>, args: &[Bytes], end: End) -> CmdResult {
             }
             Ok(Frame::Array(reply))
         }
-        None => block(cx, keys, wait),
+        None => cx.block(keys, wait, Frame::NullArray),
     }
 }
 
@@ -256,10 +227,10 @@ fn bzpopmax(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// As ZMPOP, waiting up to timeout seconds (0: forever) for a non-empty key.
 fn bzmpop(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let parsed = MpopArgs::parse(args, 2)?;
-    let wait = timeout(&args[1])?;
+    let wait = args::timeout(&args[1])?;
     match pop_first(cx, parsed.keys, parsed.end, parsed.count)? {
         Some(popped) => Ok(mpop_reply(Some(popped))),
-        None => block(cx, parsed.keys, wait),
+        None => cx.block(parsed.keys, wait, Frame::NullArray),
     }
 }
 
@@ -271,27 +242,6 @@ mod tests {
         line.split(' ')
             .map(|w| Bytes::copy_from_slice(w.as_bytes()))
             .collect()
-    }
-
-    #[test]
-    fn timeouts_as_redis_reads_them() {
-        assert_eq!(timeout(b"0"), Ok(None));
-        assert_eq!(timeout(b"1.5"), Ok(Some(Duration::from_millis(1500))));
-        assert_eq!(timeout(b"0.0001"), Ok(Some(Duration::from_millis(1))));
-        assert_eq!(timeout(b"0x10"), Ok(Some(Duration::from_secs(16))));
-        // ceil(-0.1 ms) is -0: forever, as redis-server 7.0 does.
-        assert_eq!(timeout(b"-0.0001"), Ok(None));
-        for negative in [&b"-1"[..], b"inf", b"-inf", b"1e30"] {
-            assert_eq!(
-                timeout(negative),
-                Err(CmdError::msg("ERR timeout is negative")),
-                "{negative:?}"
-            );
-        }
-        for junk in [&b"abc"[..], b" 1", b"1 ", b"", b"nan"] {
-            let err = CmdError::msg("ERR timeout is not a float or out of range");
-            assert_eq!(timeout(junk), Err(err), "{junk:?}");
-        }
     }
 
     #[test]
