@@ -16,14 +16,20 @@ mod bitmap;
 mod connection;
 mod error;
 mod hash;
+mod hash_incr;
+mod hash_scan;
 mod hyperloglog;
 mod keys;
 mod list;
 mod list_blocking;
 mod list_edit;
+mod long_double;
+mod members;
 mod pubsub;
 mod server;
 mod set;
+mod set_algebra;
+mod set_random;
 mod string;
 mod transaction;
 mod zset;
@@ -151,7 +157,11 @@ fn families() -> Vec<&'static [(&'static str, Handler)]> {
         list_edit::COMMANDS,
         list_blocking::COMMANDS,
         hash::COMMANDS,
+        hash_incr::COMMANDS,
+        hash_scan::COMMANDS,
         set::COMMANDS,
+        set_random::COMMANDS,
+        set_algebra::COMMANDS,
         zset::COMMANDS,
         keys::COMMANDS,
         server::COMMANDS,
