@@ -194,10 +194,14 @@ async fn run(
     };
     let (reader, writer) = socket.into_split();
     let (slots_tx, mut slots_rx) = mpsc::unbounded_channel::<oneshot::Sender<Reply>>();
+    // A reset (after a timeout) both notifies `close` and drops the link's
+    // sender, which ends `write_loop` too: `close` is polled first so that
+    // every request still held fails as timed out, not as "closed".
     let result = tokio::select! {
+        biased;
+        _ = close.notified() => Err(BackendError::Timeout),
         r = write_loop(writer, &mut queue, slots_tx) => r,
         r = read_loop(reader, &mut slots_rx) => r,
-        _ = close.notified() => Err(BackendError::Timeout),
     };
     let err = result
         .err()

@@ -205,6 +205,18 @@ impl ProxyProcess {
         ProxyProcess::twemproxy_style(command, conf, ready_ports, &[])
     }
 
+    /// `shardcar proxy …` with its open-file limit raised to `nofile` (or
+    /// to the hard limit, when that is lower), as `ulimit -n` does.
+    pub fn shardcar_with_nofile(conf: &Path, ready_ports: &[u16], nofile: u64) -> ProxyProcess {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(r#"ulimit -n "$0" 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@""#)
+            .arg(nofile.to_string())
+            .args([SHARDCAR, "proxy"]);
+        ProxyProcess::twemproxy_style(command, conf, ready_ports, &[])
+    }
+
     fn twemproxy_style(
         mut command: Command,
         conf: &Path,
@@ -258,4 +270,138 @@ pub fn rss_kib(pid: u32) -> u64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .expect("VmRSS in /proc/<pid>/status")
+}
+
+/// One RESP2 reply, as a blocking test client reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    Simple(String),
+    Error(String),
+    Integer(i64),
+    Bulk(Option<Vec<u8>>),
+    Array(Option<Vec<Reply>>),
+}
+
+impl Reply {
+    /// The error text, if this is an error.
+    pub fn error(&self) -> Option<&str> {
+        match self {
+            Reply::Error(text) => Some(text),
+            _ => None,
+        }
+    }
+}
+
+/// A blocking raw-RESP client with a read timeout.
+pub struct RawClient {
+    reader: std::io::BufReader<TcpStream>,
+}
+
+impl RawClient {
+    /// Connects to 127.0.0.1:`port`; reads give up after `timeout`.
+    pub fn connect(port: u16, timeout: Duration) -> RawClient {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream.set_read_timeout(Some(timeout)).expect("timeout");
+        let _ = stream.set_nodelay(true);
+        RawClient {
+            reader: std::io::BufReader::new(stream),
+        }
+    }
+
+    /// Sends bytes as they are.
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.try_send(bytes).expect("write");
+    }
+
+    /// Sends bytes, telling whether the peer took them (it may have closed).
+    pub fn try_send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.reader.get_mut().write_all(bytes)
+    }
+
+    /// Reads one reply.
+    pub fn read(&mut self) -> std::io::Result<Reply> {
+        use std::io::BufRead;
+        let mut line = Vec::new();
+        self.reader.read_until(b'\n', &mut line)?;
+        if !line.ends_with(b"\r\n") {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("incomplete line {:?}", String::from_utf8_lossy(&line)),
+            ));
+        }
+        let text = String::from_utf8_lossy(&line[1..line.len() - 2]).into_owned();
+        let number = || {
+            text.parse::<i64>()
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+        };
+        Ok(match line[0] {
+            b'+' => Reply::Simple(text),
+            b'-' => Reply::Error(text),
+            b':' => Reply::Integer(number()?),
+            b'$' => match number()? {
+                n if n < 0 => Reply::Bulk(None),
+                n => {
+                    let mut data = vec![0; n as usize + 2];
+                    self.reader.read_exact(&mut data)?;
+                    data.truncate(n as usize);
+                    Reply::Bulk(Some(data))
+                }
+            },
+            b'*' => match number()? {
+                n if n < 0 => Reply::Array(None),
+                n => Reply::Array(Some(
+                    (0..n)
+                        .map(|_| self.read())
+                        .collect::<std::io::Result<_>>()?,
+                )),
+            },
+            other => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("unknown reply type {:?}", other as char),
+                ))
+            }
+        })
+    }
+
+    /// Sends one command and reads its reply.
+    pub fn call(&mut self, args: &[&[u8]]) -> Reply {
+        self.send(&command(args));
+        self.read().expect("reply")
+    }
+
+    /// Everything until the peer closes (or the read timeout passes: then
+    /// whatever came, and `closed` false).
+    pub fn read_to_close(&mut self) -> (Vec<u8>, bool) {
+        let mut out = Vec::new();
+        match self.reader.read_to_end(&mut out) {
+            Ok(_) => (out, true),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => (out, true),
+            Err(_) => (out, false),
+        }
+    }
+}
+
+/// A command as a RESP multibulk.
+pub fn command(args: &[&[u8]]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for arg in args {
+        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+        out.extend_from_slice(arg);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// `Max open files` of a process: (soft, hard).
+pub fn nofile_limits(pid: &str) -> (u64, u64) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).expect("read limits");
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .expect("Max open files line");
+    let mut values = line["Max open files".len()..]
+        .split_whitespace()
+        .map(|v| v.parse().unwrap_or(u64::MAX));
+    (values.next().expect("soft"), values.next().expect("hard"))
 }
