@@ -120,17 +120,33 @@ fn backend_killed_mid_pipeline_fails_each_inflight_request_in_order() {
         .query::<()>(&mut direct)
         .expect("CLIENT PAUSE");
     let mut client = RawClient::connect(port, Duration::from_secs(10));
-    let pipeline: Vec<u8> = keys.iter().flat_map(|k| command(&[b"GET", k])).collect();
+    // GETs, with an MGET over every key in the middle: split over both
+    // servers, its part on `a` is in flight too.
+    let mut pipeline: Vec<u8> = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        pipeline.extend(command(&[b"GET", key]));
+        if i == keys.len() / 2 {
+            let mget: Vec<&[u8]> = std::iter::once(&b"MGET"[..])
+                .chain(keys.iter().map(Vec::as_slice))
+                .collect();
+            pipeline.extend(command(&mget));
+        }
+    }
     client.send(&pipeline);
     std::thread::sleep(Duration::from_millis(300));
     a.kill();
     let killed = Instant::now();
-    for key in &keys {
+    for (i, key) in keys.iter().enumerate() {
         let reply = client.read().expect("a reply for every request");
-        if on_a.contains(key) {
-            assert!(is_err(&reply), "key on the killed server: {reply:?}");
-        } else {
-            assert_eq!(reply, Reply::Bulk(Some(key.clone())), "in request order");
+        assert_fate(&on_a, key, &reply);
+        if i == keys.len() / 2 {
+            let Reply::Array(Some(values)) = client.read().expect("the MGET's reply") else {
+                panic!("MGET answers an array")
+            };
+            assert_eq!(values.len(), keys.len());
+            for (key, value) in keys.iter().zip(&values) {
+                assert_fate(&on_a, key, value);
+            }
         }
     }
     assert!(
@@ -153,6 +169,15 @@ fn backend_killed_mid_pipeline_fails_each_inflight_request_in_order() {
     let reply = client.call(&[b"GET", a_key]);
     assert_eq!(reply.error(), Some("ERR Connection refused"), "{reply:?}");
     assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+/// A key on the killed server gets an error; any other key its value.
+fn assert_fate(on_killed: &HashSet<Vec<u8>>, key: &Vec<u8>, reply: &Reply) {
+    if on_killed.contains(key) {
+        assert!(is_err(reply), "key on the killed server: {reply:?}");
+    } else {
+        assert_eq!(reply, &Reply::Bulk(Some(key.clone())), "in request order");
+    }
 }
 
 #[test]

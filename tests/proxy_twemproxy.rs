@@ -405,26 +405,26 @@ fn stats_document_has_nutcrackers_shape_and_counts() {
     // Byte for byte the same text once the counters are set aside.
     assert_eq!(zero_numbers(&nut_raw), zero_numbers(&raw));
 
-    // After the same writes, each server saw the same number of requests.
+    // After the same writes, every pool and server counter is the same:
+    // requests, bytes both ways, responses, open server connections, EOFs.
     let keys = &test_keys()[..2_000];
     for i in 0..specs.len() {
         write_keys(pair.nut_ports[i], keys);
         write_keys(pair.shard_ports[i], keys);
     }
-    let ours = JsonParser::parse(&pair.shardcar.stats()).expect("shardcar's JSON");
-    let nut = settled_stats(&pair.nutcracker, &specs, keys.len() as i64);
+    let (nut, ours) = settled_stats(&pair, &specs);
     for spec in &specs {
-        let theirs = server_requests(&nut, &spec.name);
         assert_eq!(
-            theirs,
-            server_requests(&ours, &spec.name),
+            nut.get(&spec.name),
+            ours.get(&spec.name),
             "pool {}",
             spec.name
         );
-        assert_eq!(
-            theirs.iter().map(|(_, n)| n).sum::<i64>(),
-            keys.len() as i64
-        );
+        let requests: i64 = server_requests(&ours, &spec.name)
+            .iter()
+            .map(|(_, n)| n)
+            .sum();
+        assert_eq!(requests, keys.len() as i64);
     }
 }
 
@@ -456,21 +456,17 @@ fn zero_numbers_leaves_names_alone() {
     );
 }
 
-/// nutcracker's stats once its aggregation (every 100 ms) shows `expected`
-/// requests in every pool.
-fn settled_stats(nutcracker: &ProxyProcess, specs: &[PoolSpec], expected: i64) -> Json {
+/// Both documents once they agree on every pool, or as they are after 10 s:
+/// nutcracker aggregates every 100 ms, and either proxy may count a client's
+/// EOF a moment after the client left.
+fn settled_stats(pair: &Pair, specs: &[PoolSpec]) -> (Json, Json) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let doc = JsonParser::parse(&nutcracker.stats()).expect("nutcracker's JSON");
-        let done = specs.iter().all(|s| {
-            server_requests(&doc, &s.name)
-                .iter()
-                .map(|(_, n)| n)
-                .sum::<i64>()
-                == expected
-        });
-        if done || Instant::now() > deadline {
-            return doc;
+        let nut = JsonParser::parse(&pair.nutcracker.stats()).expect("nutcracker's JSON");
+        let ours = JsonParser::parse(&pair.shardcar.stats()).expect("shardcar's JSON");
+        let agree = specs.iter().all(|s| nut.get(&s.name) == ours.get(&s.name));
+        if agree || Instant::now() > deadline {
+            return (nut, ours);
         }
         std::thread::sleep(Duration::from_millis(50));
     }

@@ -31,8 +31,8 @@ pub struct Server {
     failures: AtomicU32,
     /// When an ejected server may come back (ms since the epoch; 0 = not ejected).
     ejected_until: AtomicU64,
-    /// twemproxy's per-server counters.
-    pub stats: ServerStats,
+    /// twemproxy's per-server counters, shared with its connections.
+    pub stats: Arc<ServerStats>,
 }
 
 impl Server {
@@ -235,7 +235,9 @@ fn server(cfg: &config::Pool, server: &config::Server) -> Server {
         // Replaced by the engine's address when the process starts its shards.
         ServerAddr::Embedded => server.addr.to_string(),
     };
+    let stats = Arc::new(ServerStats::default());
     let endpoint = Endpoint {
+        stats: Arc::clone(&stats),
         addr: addr.clone(),
         auth: cfg.redis_auth.clone(),
         db: cfg.redis_db,
@@ -252,6 +254,6 @@ fn server(cfg: &config::Pool, server: &config::Server) -> Server {
         links,
         failures: AtomicU32::new(0),
         ejected_until: AtomicU64::new(0),
-        stats: ServerStats::default(),
+        stats,
     }
 }
