@@ -32,16 +32,51 @@ pub struct Client {
     pub channels: Vec<Bytes>,
     /// Patterns subscribed to.
     pub patterns: Vec<Bytes>,
+    /// Shard channels subscribed to (SSUBSCRIBE), counted apart as in Redis.
+    pub shard_channels: Vec<Bytes>,
+    /// CLIENT REPLY: whether replies are written.
+    pub reply_mode: ReplyMode,
     /// Where out-of-band frames (pub/sub messages, MONITOR lines) are sent.
     pub push: mpsc::UnboundedSender<Frame>,
     /// What CLIENT LIST shows; shared with the registry.
     pub handle: Arc<ClientHandle>,
 }
 
+/// CLIENT REPLY's modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReplyMode {
+    /// Replies are written.
+    #[default]
+    On,
+    /// No reply is written until CLIENT REPLY ON.
+    Off,
+    /// Set by CLIENT REPLY SKIP: that command and the next one go unanswered.
+    SkipNext,
+    /// The command being run goes unanswered.
+    Skip,
+}
+
 impl Client {
-    /// True while subscribed to any channel or pattern.
+    /// True while subscribed to any channel, pattern or shard channel.
     pub fn is_subscribed(&self) -> bool {
-        !self.channels.is_empty() || !self.patterns.is_empty()
+        !self.channels.is_empty() || !self.patterns.is_empty() || !self.shard_channels.is_empty()
+    }
+
+    /// Whether the reply of the command just run is dropped (CLIENT REPLY OFF or
+    /// SKIP); moves SKIP on to the next command.
+    pub fn take_reply_muted(&mut self) -> bool {
+        match self.reply_mode {
+            ReplyMode::On => false,
+            ReplyMode::Off => true,
+            ReplyMode::SkipNext => {
+                self.reply_mode = ReplyMode::Skip;
+                true
+            }
+            ReplyMode::Skip => {
+                self.reply_mode = ReplyMode::On;
+                true
+            }
+        }
     }
 
     /// Number of subscriptions (the count in (un)subscribe replies).
@@ -59,6 +94,8 @@ pub struct ClientHandle {
     pub addr: Option<SocketAddr>,
     /// Local address.
     pub local: Option<SocketAddr>,
+    /// The socket's file descriptor (-1 where there is none).
+    pub fd: i64,
     /// When the connection was accepted.
     pub created: SystemTime,
     /// Fields that change as the client works.
@@ -82,6 +119,8 @@ pub struct ClientInfo {
     pub sub: usize,
     /// Pattern subscription counts.
     pub psub: usize,
+    /// Shard channel subscription counts.
+    pub ssub: usize,
     /// Inside MULTI: queued commands, else -1.
     pub multi: i64,
     /// "N" normal, "P" pub/sub, "b" blocked, "x" MULTI, "O" monitor.
@@ -94,12 +133,18 @@ pub struct ClientInfo {
 
 impl ClientHandle {
     /// A handle for a new connection.
-    pub fn new(id: u64, addr: Option<SocketAddr>, local: Option<SocketAddr>) -> ClientHandle {
+    pub fn new(
+        id: u64,
+        addr: Option<SocketAddr>,
+        local: Option<SocketAddr>,
+        fd: i64,
+    ) -> ClientHandle {
         let now = SystemTime::now();
         ClientHandle {
             id,
             addr,
             local,
+            fd,
             created: now,
             info: Mutex::new(ClientInfo {
                 name: None,
@@ -108,6 +153,7 @@ impl ClientHandle {
                 last_active: now,
                 sub: 0,
                 psub: 0,
+                ssub: 0,
                 multi: -1,
                 flags: "N".into(),
                 resp: 2,
