@@ -6,6 +6,7 @@
 //! - [`config`]: the proxy's configuration: twemproxy's `nutcracker.yml`, validated.
 //! - [`engine`]: the bundled Redis-compatible server.
 //! - [`proxy`]: key placement (twemproxy's hashes, ketama/modula/random rings), routing.
+//! - [`up`]: bringing a proxy config up: embedded engine shards, listeners, stats.
 //! - [`error`]: the crate's error type.
 
 pub mod command;
@@ -14,6 +15,7 @@ pub mod engine;
 pub mod error;
 pub mod proxy;
 pub mod resp;
+pub mod up;
 
 pub use error::{Error, Result};
 

@@ -93,6 +93,9 @@ pub enum ServerAddr {
         /// The socket path.
         path: PathBuf,
     },
+    /// `embedded`: a bundled engine shard started in the same process (the
+    /// `shardcar up` default); it must be named, the name placing it on the ring.
+    Embedded,
 }
 
 impl fmt::Display for ServerAddr {
@@ -100,9 +103,13 @@ impl fmt::Display for ServerAddr {
         match self {
             ServerAddr::Tcp { host, port } => write_host_port(f, host, *port),
             ServerAddr::Unix { path } => write!(f, "{}", path.display()),
+            ServerAddr::Embedded => f.write_str(EMBEDDED),
         }
     }
 }
+
+/// The host word that names a bundled engine shard in a `servers:` line.
+pub(crate) const EMBEDDED: &str = "embedded";
 
 /// One `servers:` line: `host:port:weight [name]` or `/unix/path:weight [name]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,6 +150,8 @@ impl Server {
             ServerAddr::Unix {
                 path: PathBuf::from(addr),
             }
+        } else if addr == EMBEDDED {
+            ServerAddr::Embedded
         } else if !addr.contains(':') {
             return Err(invalid("the port or the weight is missing"));
         } else {
@@ -162,6 +171,7 @@ impl Server {
             (None, ServerAddr::Tcp { host, port }) if *port == KETAMA_LEGACY_PORT => host.clone(),
             (None, ServerAddr::Tcp { host, port }) => format!("{host}:{port}"),
             (None, ServerAddr::Unix { path }) => format!("{}:", path.display()),
+            (None, ServerAddr::Embedded) => EMBEDDED.to_string(),
         }
     }
 }

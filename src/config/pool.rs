@@ -8,7 +8,7 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use super::addr::{Listen, Server};
+use super::addr::{Listen, Server, ServerAddr};
 use super::error::{ConfigError, Problem};
 use super::names::{Distribution, Hash, HashTag};
 use super::range::Ranges;
@@ -153,6 +153,11 @@ impl Pool {
                 problem = Some(Problem::ZeroWeight {
                     server: server.to_string(),
                 });
+            } else if server.addr == ServerAddr::Embedded && server.name.is_none() {
+                problem = Some(Problem::Invalid {
+                    value: server.to_string(),
+                    reason: "an embedded server needs a name, as in 'embedded:1 shard-a'".into(),
+                });
             } else if let Some((first, what)) = self.earlier_twin(i) {
                 problem = Some(Problem::DuplicateServer {
                     server: server.to_string(),
@@ -173,7 +178,7 @@ impl Pool {
         self.servers[..i].iter().find_map(|other| {
             if server.name.is_some() && other.name == server.name {
                 Some((other, "name"))
-            } else if other.addr == server.addr {
+            } else if other.addr == server.addr && server.addr != ServerAddr::Embedded {
                 Some((other, "address"))
             } else if other.ketama_name() == server.ketama_name() {
                 Some((other, "ketama name"))

@@ -77,6 +77,7 @@ pub(super) async fn serve(
         decoder: Decoder::new(limits),
         rbuf: BytesMut::with_capacity(READ_BUFFER),
         wbuf: BytesMut::with_capacity(READ_BUFFER),
+        waiter: None,
     };
     let result = conn.run().await;
     conn.cleanup();
@@ -91,6 +92,10 @@ struct Connection {
     decoder: Decoder,
     rbuf: BytesMut,
     wbuf: BytesMut,
+    /// The waiter of a command that just blocked, and where its reply will come.
+    /// It is registered under the lock the command ran under: registering it
+    /// later would miss a push made by another client in between.
+    waiter: Option<(u64, oneshot::Receiver<Frame>)>,
 }
 
 /// Whether the connection goes on after a batch.
@@ -132,23 +137,31 @@ impl Connection {
     }
 
     /// Runs every complete request in the read buffer and writes the replies.
+    /// Requests that arrived while a command was blocked are in the buffer too:
+    /// they run before the next read, which might never come.
     async fn process_input(&mut self) -> io::Result<Next> {
-        let mut requests = Vec::new();
-        let mut protocol_error = None;
-        loop {
-            match self.decoder.decode_request(&mut self.rbuf) {
-                Ok(Some(request)) => requests.push(request),
-                Ok(None) => break,
-                Err(err) => {
-                    protocol_error = Some(err);
-                    break;
+        let mut next = Next::Continue;
+        while next == Next::Continue {
+            let mut requests = Vec::new();
+            let mut protocol_error = None;
+            loop {
+                match self.decoder.decode_request(&mut self.rbuf) {
+                    Ok(Some(request)) => requests.push(request),
+                    Ok(None) => break,
+                    Err(err) => {
+                        protocol_error = Some(err);
+                        break;
+                    }
                 }
             }
-        }
-        let mut next = self.execute(requests).await?;
-        if let Some(err) = protocol_error {
-            self.encode(&Frame::error(err.reply_text()));
-            next = Next::Close;
+            if requests.is_empty() && protocol_error.is_none() {
+                break;
+            }
+            next = self.execute(requests).await?;
+            if let Some(err) = protocol_error {
+                self.encode(&Frame::error(err.reply_text()));
+                next = Next::Close;
+            }
         }
         self.drain_pushes();
         self.flush().await?;
@@ -169,12 +182,10 @@ impl Connection {
                     self.flush().await?;
                     tokio::time::sleep(duration).await;
                 }
-                Some(Action::Block { keys, timeout }) => {
-                    let args = &requests[requests.len() - rest.len() - 1].args;
-                    if self.block(args, keys, timeout).await? == Next::Close {
-                        return Ok(Next::Close);
-                    }
-                }
+                Some(Action::Block { timeout, .. }) => match self.block(timeout).await? {
+                    Next::Close => return Ok(Next::Close),
+                    Next::Continue => {}
+                },
             }
         }
         self.note_activity(requests.last());
@@ -203,8 +214,25 @@ impl Connection {
                 }
             }
             if let Some(action) = cx.action.take() {
-                if !muted && !matches!(action, Action::Block { .. } | Action::Disconnect) {
-                    resp::encode(&reply, cx.client.protocol, &mut self.wbuf);
+                match &action {
+                    Action::Block { keys, .. } => {
+                        let (tx, rx) = oneshot::channel();
+                        let id = cx.ks.blocked.block(Waiter {
+                            // Copies: the request's arguments pin the whole read buffer.
+                            args: request
+                                .args
+                                .iter()
+                                .map(|a| Bytes::copy_from_slice(a))
+                                .collect(),
+                            db: cx.client.db,
+                            keys: keys.clone(),
+                            reply: tx,
+                        });
+                        self.waiter = Some((id, rx));
+                    }
+                    Action::Disconnect => {}
+                    _ if muted => {}
+                    _ => resp::encode(&reply, cx.client.protocol, &mut self.wbuf),
                 }
                 return (i + 1, Some(action));
             }
@@ -215,21 +243,16 @@ impl Connection {
         (requests.len(), None)
     }
 
-    /// Waits until a blocked command is served, times out, or the client leaves.
-    async fn block(
-        &mut self,
-        args: &[Bytes],
-        keys: Vec<Bytes>,
-        timeout: Option<Duration>,
-    ) -> io::Result<Next> {
-        let (tx, mut rx) = oneshot::channel();
-        let id = self.shared.ks.lock().blocked.block(Waiter {
-            args: args.to_vec(),
-            db: self.client.db,
-            keys,
-            reply: tx,
-        });
-        self.flush().await?;
+    /// Waits until the command that blocked (its waiter registered by
+    /// `execute_locked`) is served, times out, or the client leaves.
+    async fn block(&mut self, timeout: Option<Duration>) -> io::Result<Next> {
+        let Some((id, mut rx)) = self.waiter.take() else {
+            return Ok(Next::Continue);
+        };
+        if let Err(err) = self.flush().await {
+            self.shared.ks.lock().blocked.unblock(id);
+            return Err(err);
+        }
         let outcome = tokio::select! {
             reply = &mut rx => reply.ok(),
             _ = sleep_or_never(timeout) => None,

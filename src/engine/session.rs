@@ -5,6 +5,7 @@
 use bytes::Bytes;
 
 use super::cmd::{self, Action, CmdError, Ctx};
+use super::keyspace::DbKey;
 use crate::command;
 use crate::resp::{Frame, Protocol};
 
@@ -123,13 +124,16 @@ pub fn serve_blocked(cx: &mut Ctx<'_>) {
                 cx.ks.blocked.unblock(id);
                 continue;
             }
-            let args = waiter.args.clone();
-            cx.client.db = waiter.db;
-            cx.nested = false;
-            cx.action = None;
+            let (args, db) = (waiter.args.clone(), waiter.db);
             let Some(command) = cmd::lookup(&args[0]) else {
                 continue;
             };
+            if !holds_awaited_type(cx, &key, command.spec.group) {
+                continue; // deleted, or now another type: it keeps waiting, as in Redis
+            }
+            cx.client.db = db;
+            cx.nested = false;
+            cx.action = None;
             let reply = cmd::call(cx, command, &args);
             if matches!(cx.action.take(), Some(Action::Block { .. })) {
                 continue; // still nothing for it
@@ -143,4 +147,20 @@ pub fn serve_blocked(cx: &mut Ctx<'_>) {
     }
     cx.client.db = own_db;
     cx.nested = own_nested;
+}
+
+/// True if `key` holds a value of the type a blocking command of `group` pops.
+/// Redis serves a waiter only then: a key deleted, or overwritten by another
+/// type, leaves its clients blocked rather than failing them with WRONGTYPE.
+fn holds_awaited_type(cx: &mut Ctx<'_>, (db, key): &DbKey, group: command::Group) -> bool {
+    let awaited = match group {
+        command::Group::List => "list",
+        command::Group::SortedSet => "zset",
+        command::Group::Stream => "stream",
+        _ => return true,
+    };
+    let now = cx.now;
+    cx.ks.dbs[*db]
+        .get(key, now)
+        .is_some_and(|value| value.type_name() == awaited)
 }

@@ -186,16 +186,10 @@ impl Default for EncodingLimits {
     }
 }
 
-/// Parses the canonical decimal form of an i64 ("-12", not "012", "+1" or " 1").
+/// Parses the canonical decimal form of an i64 ("-12", not "012", "+1" or " 1"):
+/// exactly the strings Redis stores with the "int" encoding.
 pub fn parse_canonical_int(bytes: &[u8]) -> Option<i64> {
-    if bytes.is_empty() || bytes.len() > 20 {
-        return None;
-    }
-    let digits = bytes.strip_prefix(b"-").unwrap_or(bytes);
-    if digits.is_empty() || (digits[0] == b'0' && (digits.len() > 1 || bytes[0] == b'-')) {
-        return None;
-    }
-    std::str::from_utf8(bytes).ok()?.parse().ok()
+    super::cmd::args::parse_i64(bytes)
 }
 
 #[cfg(test)]

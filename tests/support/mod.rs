@@ -126,6 +126,15 @@ impl Raw {
         );
     }
 
+    /// Reads one line, up to and including CRLF (or 5 s pass).
+    pub async fn read_line(&mut self) -> String {
+        let mut line = Vec::new();
+        while !line.ends_with(b"\r\n") {
+            line.extend(self.read_exact_len(1).await);
+        }
+        String::from_utf8_lossy(&line).into_owned()
+    }
+
     /// Reads until the server closes the connection (or 5 s pass); returns what came.
     pub async fn read_to_close(&mut self) -> Vec<u8> {
         use tokio::io::AsyncReadExt;
@@ -145,4 +154,85 @@ pub fn cmd(args: &[&str]) -> Vec<u8> {
         out.extend_from_slice(format!("${}\r\n{}\r\n", a.len(), a).as_bytes());
     }
     out
+}
+
+/// A proxy running in this process in front of `engines`, from a pool written as
+/// YAML with `{servers}` standing for the server list and `{listen}` for a
+/// placeholder address (the proxy is handed a listener on an ephemeral port).
+pub struct Proxy {
+    pub addr: SocketAddr,
+    pub engines: Vec<Engine>,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl Proxy {
+    /// A pool over `n` fresh engines named shard-0…, with extra pool keys.
+    pub async fn over_engines(n: usize, extra: &str) -> Proxy {
+        let mut engines = Vec::new();
+        for _ in 0..n {
+            engines.push(Engine::start().await);
+        }
+        let servers: Vec<String> = engines
+            .iter()
+            .enumerate()
+            .map(|(i, e)| format!("{}:1 shard-{i}", e.addr))
+            .collect();
+        let mut proxy = Proxy::start(&pool_yaml(&servers, extra)).await;
+        proxy.engines = engines;
+        proxy
+    }
+
+    /// A proxy for the one pool in `yaml`.
+    pub async fn start(yaml: &str) -> Proxy {
+        let cfg = shardcar::config::Config::from_yaml(yaml).expect("valid pool");
+        let pool = cfg.pools.into_iter().next().expect("one pool");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = shardcar::proxy::run(vec![(listener, pool)], None, async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        Proxy {
+            addr,
+            engines: Vec::new(),
+            shutdown: Some(tx),
+        }
+    }
+
+    pub fn client(&self) -> redis::Client {
+        redis::Client::open(format!("redis://{}/", self.addr)).expect("client")
+    }
+
+    pub async fn conn(&self) -> redis::aio::MultiplexedConnection {
+        self.client()
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect")
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A one-pool nutcracker.yml text.
+pub fn pool_yaml(servers: &[String], extra: &str) -> String {
+    let mut yaml = String::from("test:\n  listen: 127.0.0.1:1\n  redis: true\n");
+    for line in extra.lines().filter(|l| !l.trim().is_empty()) {
+        yaml.push_str("  ");
+        yaml.push_str(line.trim());
+        yaml.push('\n');
+    }
+    yaml.push_str("  servers:\n");
+    for s in servers {
+        yaml.push_str(&format!("    - {s}\n"));
+    }
+    yaml
 }

@@ -22,6 +22,8 @@ mod hyperloglog;
 mod info;
 mod keys;
 mod list;
+mod list_blocking;
+mod list_edit;
 mod pubsub;
 mod server;
 mod server_config;
@@ -154,6 +156,8 @@ fn families() -> Vec<&'static [(&'static str, Handler)]> {
         bitmap::COMMANDS,
         hyperloglog::COMMANDS,
         list::COMMANDS,
+        list_edit::COMMANDS,
+        list_blocking::COMMANDS,
         hash::COMMANDS,
         set::COMMANDS,
         zset::COMMANDS,

@@ -282,9 +282,7 @@ mod tests {
         assert_eq!(lenient_float(b"-3"), -3.0);
         assert_eq!(lenient_float(b"inf"), 0.0);
         assert_eq!(lenient_float(b"1e3x"), 1000.0);
-        assert_eq!(
-            lenient_float(&vec![b'9'; 100_000]),
-            9.999_999_999_999_999e63
-        );
+        // Only the first 64 digits are read: huge input costs nothing.
+        assert_eq!(lenient_float(&vec![b'9'; 100_000]), 1e64);
     }
 }

@@ -1,0 +1,317 @@
+//! Moves between lists and pops across keys, each with its blocking form:
+//! LMOVE/BLMOVE, RPOPLPUSH/BRPOPLPUSH, LMPOP/BLMPOP, BLPOP, BRPOP.
+//!
+//! A blocking command first tries to serve itself like its plain form. With no
+//! data it asks the connection to block on its keys ([`Action::Block`]); the
+//! core retries the whole command, oldest waiter first, after any command that
+//! touched one of those keys, and replies a null array on timeout. Inside EXEC
+//! (`cx.nested`) nothing may wait, so the command answers null at once, as Redis
+//! does. A served BLMOVE pushes onto its destination, which the dispatcher
+//! touches, so clients blocked there are served in turn.
+
+use bytes::Bytes;
+use std::time::Duration;
+
+use super::args::{self, Args};
+use super::list::{check_list, list_mut, pop, push, remove_if_empty, End};
+use super::{Action, CmdError, CmdResult, Ctx, Handler};
+use crate::resp::Frame;
+
+/// This family's commands.
+pub(super) const COMMANDS: &[(&str, Handler)] = &[
+    ("lmove", lmove),
+    ("rpoplpush", rpoplpush),
+    ("lmpop", lmpop),
+    ("blpop", blpop),
+    ("brpop", brpop),
+    ("blmove", blmove),
+    ("brpoplpush", brpoplpush),
+    ("blmpop", blmpop),
+];
+
+/// Parses a blocking timeout as Redis 7.0 does: float seconds, rounded up to a
+/// millisecond; 0 (or anything that rounds to it) waits forever.
+///
+/// # Errors
+/// `ERR timeout is not a float or out of range` for a non-number, `ERR timeout is
+/// negative` for a negative value — and, as redis-server 7.0 answers, for one too
+/// large for its millisecond clock (`inf`, `1e30`).
+pub(super) fn timeout(arg: &[u8]) -> Result<Option<Duration>, CmdError> {
+    let secs =
+        args::parse_f64(arg).ok_or(CmdError::msg("ERR timeout is not a float or out of range"))?;
+    let ms = (secs * 1000.0).ceil();
+    // `!(ms >= 0.0)` also catches -inf; -0.0 (from -0.0001) passes as 0.
+    if !(0.0..i64::MAX as f64).contains(&ms) {
+        return Err(CmdError::msg("ERR timeout is negative"));
+    }
+    Ok((ms > 0.0).then(|| Duration::from_millis(ms as u64)))
+}
+
+/// Replies `null` after asking the connection to wait on `keys`; inside EXEC,
+/// where nothing may wait, just replies `null`.
+fn block(cx: &mut Ctx<'_>, keys: &[Bytes], timeout: Option<Duration>, null: Frame) -> CmdResult {
+    cx.no_change();
+    if !cx.nested {
+        let keys = keys.iter().map(|k| Bytes::copy_from_slice(k)).collect();
+        cx.action = Some(Action::Block { keys, timeout });
+    }
+    Ok(null)
+}
+
+/// Pops one element from `src`'s `from` end and pushes it at `dst`'s `to` end;
+/// `None` when `src` does not exist (then `dst`'s type is not checked, as in Redis).
+fn move_element(
+    cx: &mut Ctx<'_>,
+    src: &Bytes,
+    dst: &Bytes,
+    from: End,
+    to: End,
+) -> Result<Option<Bytes>, CmdError> {
+    let (db, now) = cx.db_now();
+    if list_mut(db, src, now)?.is_none() {
+        return Ok(None);
+    }
+    check_list(db, dst, now)?;
+    // Pop without deleting, push, then delete: rotating a one-element list onto
+    // itself keeps the key (and its TTL), as Redis does.
+    let Some(value) = list_mut(db, src, now)?.and_then(|list| from.take(list)) else {
+        return Ok(None);
+    };
+    push(db, now, dst, to, [&value])?;
+    remove_if_empty(db, src, now);
+    Ok(Some(value))
+}
+
+/// # Format
+/// `LMOVE source destination <LEFT | RIGHT> <LEFT | RIGHT>`
+///
+/// The element moved, or null when source is missing.
+fn lmove(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let (from, to) = (End::parse(&args[3])?, End::parse(&args[4])?);
+    move_command(cx, &args[1], &args[2], from, to, None)
+}
+
+/// # Format
+/// `RPOPLPUSH source destination`
+fn rpoplpush(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    move_command(cx, &args[1], &args[2], End::Right, End::Left, None)
+}
+
+/// # Format
+/// `BLMOVE source destination <LEFT | RIGHT> <LEFT | RIGHT> timeout`
+///
+/// As LMOVE, waiting up to timeout seconds for source to have an element.
+fn blmove(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let (from, to) = (End::parse(&args[3])?, End::parse(&args[4])?);
+    let wait = timeout(&args[5])?;
+    move_command(cx, &args[1], &args[2], from, to, Some(wait))
+}
+
+/// # Format
+/// `BRPOPLPUSH source destination timeout`
+fn brpoplpush(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let wait = timeout(&args[3])?;
+    move_command(cx, &args[1], &args[2], End::Right, End::Left, Some(wait))
+}
+
+/// Moves one element; with `wait` (a blocking form), blocks on `src` when missing.
+fn move_command(
+    cx: &mut Ctx<'_>,
+    src: &Bytes,
+    dst: &Bytes,
+    from: End,
+    to: End,
+    wait: Option<Option<Duration>>,
+) -> CmdResult {
+    match (move_element(cx, src, dst, from, to)?, wait) {
+        (Some(value), _) => Ok(Frame::Bulk(value)),
+        (None, Some(timeout)) => block(cx, std::slice::from_ref(src), timeout, Frame::Null),
+        (None, None) => {
+            cx.no_change();
+            Ok(Frame::Null)
+        }
+    }
+}
+
+/// Pops up to `count` elements from the first non-empty list among `keys`:
+/// `(key, elements)`, or `None` when all are missing. WRONGTYPE for any key met
+/// before it that holds another type.
+fn pop_first(
+    cx: &mut Ctx<'_>,
+    keys: &[Bytes],
+    end: End,
+    count: usize,
+) -> Result<Option<(Bytes, Vec<Bytes>)>, CmdError> {
+    let (db, now) = cx.db_now();
+    for key in keys {
+        match pop(db, now, key, end, count)? {
+            Some(values) if !values.is_empty() => return Ok(Some((key.clone(), values))),
+            _ => {}
+        }
+    }
+    Ok(None)
+}
+
+/// # Format
+/// `BLPOP key [key ...] timeout`
+///
+/// `[key, element]` from the first non-empty list, else waits; null array on timeout.
+fn blpop(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    bpop(cx, args, End::Left)
+}
+
+/// # Format
+/// `BRPOP key [key ...] timeout`
+fn brpop(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    bpop(cx, args, End::Right)
+}
+
+fn bpop(cx: &mut Ctx<'_>, args: &[Bytes], end: End) -> CmdResult {
+    let (keys, last) = args[1..].split_at(args.len() - 2);
+    let wait = timeout(&last[0])?;
+    match pop_first(cx, keys, end, 1)? {
+        Some((key, values)) => {
+            // One element was asked for: the reply is [key, element].
+            let mut reply = vec![Frame::Bulk(key)];
+            reply.extend(values.into_iter().map(Frame::Bulk));
+            Ok(Frame::Array(reply))
+        }
+        None => block(cx, keys, wait, Frame::NullArray),
+    }
+}
+
+/// LMPOP/BLMPOP's arguments after `numkeys`.
+#[derive(Debug)]
+struct MpopArgs<'a> {
+    keys: &'a [Bytes],
+    end: End,
+    count: usize,
+}
+
+impl<'a> MpopArgs<'a> {
+    /// Parses `numkeys key [key ...] <LEFT | RIGHT> [COUNT count]` from `args[at..]`.
+    fn parse(args: &'a [Bytes], at: usize) -> Result<MpopArgs<'a>, CmdError> {
+        let numkeys = match args::parse_i64(&args[at]) {
+            Some(n) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX),
+            _ => return Err(CmdError::msg("ERR numkeys should be greater than 0")),
+        };
+        let first = at + 1;
+        // The direction must follow the keys, so numkeys can't reach the last argument.
+        if numkeys >= args.len() - first {
+            return Err(CmdError::Syntax);
+        }
+        let keys = &args[first..first + numkeys];
+        let mut rest = Args::new(args, first + numkeys);
+        let end = End::parse(rest.value()?)?;
+        let mut count = None;
+        while let Some(option) = rest.next() {
+            if !args::is(option, "count") || count.is_some() {
+                return Err(CmdError::Syntax);
+            }
+            count = Some(mpop_count(rest.value()?)?);
+        }
+        Ok(MpopArgs {
+            keys,
+            end,
+            count: count.unwrap_or(1),
+        })
+    }
+}
+
+fn mpop_count(arg: &[u8]) -> Result<usize, CmdError> {
+    match args::parse_i64(arg) {
+        Some(n) if n > 0 => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
+        _ => Err(CmdError::msg("ERR count should be greater than 0")),
+    }
+}
+
+/// `[key, [elements]]`, or a null array when nothing was popped.
+fn mpop_reply(popped: Option<(Bytes, Vec<Bytes>)>) -> Frame {
+    match popped {
+        Some((key, values)) => Frame::Array(vec![Frame::Bulk(key), Frame::bulks(values)]),
+        None => Frame::NullArray,
+    }
+}
+
+/// # Format
+/// `LMPOP numkeys key [key ...] <LEFT | RIGHT> [COUNT count]`
+///
+/// Pops up to count (default 1) elements from the first non-empty list.
+fn lmpop(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let parsed = MpopArgs::parse(args, 1)?;
+    let popped = pop_first(cx, parsed.keys, parsed.end, parsed.count)?;
+    if popped.is_none() {
+        cx.no_change();
+    }
+    Ok(mpop_reply(popped))
+}
+
+/// # Format
+/// `BLMPOP timeout numkeys key [key ...] <LEFT | RIGHT> [COUNT count]`
+fn blmpop(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let parsed = MpopArgs::parse(args, 2)?;
+    let wait = timeout(&args[1])?;
+    match pop_first(cx, parsed.keys, parsed.end, parsed.count)? {
+        Some(popped) => Ok(mpop_reply(Some(popped))),
+        None => block(cx, parsed.keys, wait, Frame::NullArray),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_as_redis_7_0_reads_them() {
+        assert_eq!(timeout(b"0"), Ok(None));
+        assert_eq!(timeout(b"-0.0001"), Ok(None));
+        assert_eq!(timeout(b"0.0001"), Ok(Some(Duration::from_millis(1))));
+        assert_eq!(timeout(b"0.1"), Ok(Some(Duration::from_millis(100))));
+        assert_eq!(timeout(b"2"), Ok(Some(Duration::from_secs(2))));
+        let negative = Err(CmdError::msg("ERR timeout is negative"));
+        for bad in [&b"-1"[..], b"inf", b"-inf", b"1e30"] {
+            assert_eq!(timeout(bad), negative, "{bad:?}");
+        }
+        let not_float = Err(CmdError::msg("ERR timeout is not a float or out of range"));
+        for bad in [&b"abc"[..], b"nan", b" 1", b"1s", b""] {
+            assert_eq!(timeout(bad), not_float, "{bad:?}");
+        }
+    }
+
+    fn argv(line: &str) -> Vec<Bytes> {
+        line.split(' ')
+            .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn mpop_arguments() {
+        let args = argv("lmpop 2 a b right count 3");
+        let parsed = MpopArgs::parse(&args, 1).unwrap();
+        assert_eq!(
+            (parsed.keys.len(), parsed.end, parsed.count),
+            (2, End::Right, 3)
+        );
+        let numkeys = Err(CmdError::msg("ERR numkeys should be greater than 0"));
+        let count = Err(CmdError::msg("ERR count should be greater than 0"));
+        let cases = [
+            ("lmpop 0 a left", numkeys.clone()),
+            ("lmpop x a left", numkeys),
+            ("lmpop 2 a left", Err(CmdError::Syntax)),
+            ("lmpop 9223372036854775807 a left", Err(CmdError::Syntax)),
+            ("lmpop 1 a middle", Err(CmdError::Syntax)),
+            ("lmpop 1 a left count", Err(CmdError::Syntax)),
+            ("lmpop 1 a left count 1 count 2", Err(CmdError::Syntax)),
+            ("lmpop 1 a left limit 1", Err(CmdError::Syntax)),
+            ("lmpop 1 a left count 0", count.clone()),
+            ("lmpop 1 a left count -1", count),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(
+                MpopArgs::parse(&argv(line), 1).map(|p| p.count),
+                expected,
+                "{line}"
+            );
+        }
+    }
+}

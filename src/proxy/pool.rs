@@ -1,0 +1,240 @@
+//! A pool at run time: its servers, their connections and health, and the ring
+//! over the live ones.
+//!
+//! The ring is derived state: rebuilt (and swapped whole) when a server is
+//! ejected after `server_failure_limit` consecutive failures or re-admitted after
+//! `server_retry_timeout`, exactly as twemproxy rebuilds its continuum.
+
+use arc_swap::ArcSwap;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::backend::{Endpoint, Link};
+use super::hash::{hash_tagged_key, HashKind};
+use super::ring::{Distribution, Ring, ServerSpec};
+use super::stats::{PoolStats, ServerStats};
+use crate::config::{self, Ranges, ServerAddr};
+
+/// One backend server of a pool.
+#[derive(Debug)]
+pub struct Server {
+    /// Its identity on the ring and in stats: the name, or `host:port`.
+    pub name: String,
+    /// Where it is.
+    pub addr: String,
+    /// Its weight.
+    pub weight: u32,
+    /// `server_connections` shared connections.
+    links: Vec<Link>,
+    /// Consecutive failures.
+    failures: AtomicU32,
+    /// When an ejected server may come back (ms since the epoch; 0 = not ejected).
+    ejected_until: AtomicU64,
+    /// twemproxy's per-server counters.
+    pub stats: ServerStats,
+}
+
+impl Server {
+    /// The connection a client uses: always the same one for a given client, so a
+    /// client's requests to this server stay in order (twemproxy's read-your-writes
+    /// caveat with `server_connections > 1` does not apply).
+    pub fn link(&self, client_id: u64) -> &Link {
+        &self.links[(client_id % self.links.len() as u64) as usize]
+    }
+
+    /// True while ejected.
+    pub fn is_ejected(&self) -> bool {
+        self.ejected_until.load(Ordering::Relaxed) != 0
+    }
+
+    /// Where a private connection (blocking, MULTI, pub/sub) should go.
+    pub fn endpoint(&self) -> Endpoint {
+        self.links[0].endpoint().clone()
+    }
+}
+
+/// A pool's routing state and servers.
+#[derive(Debug)]
+pub struct Pool {
+    /// The pool's configuration.
+    pub cfg: config::Pool,
+    /// Its servers, in config order.
+    pub servers: Vec<Arc<Server>>,
+    hash: HashKind,
+    distribution: Option<Distribution>,
+    ring: ArcSwap<Ring>,
+    /// Earliest time an ejected server is due back (ms; u64::MAX = none ejected).
+    next_rebuild: AtomicU64,
+    /// Ejections since start (twemproxy's `server_ejects`).
+    pub ejects: AtomicU64,
+    /// twemproxy's per-pool counters.
+    pub stats: PoolStats,
+    /// Index for RANDOMKEY-style picks.
+    round_robin: AtomicUsize,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl Pool {
+    /// Builds the run-time pool from its validated configuration.
+    pub fn new(cfg: config::Pool) -> Pool {
+        let hash: HashKind = cfg.hash.name().parse().unwrap_or(HashKind::Fnv1a64);
+        let distribution = cfg.distribution.name().parse::<Distribution>().ok();
+        let servers: Vec<Arc<Server>> = cfg
+            .servers
+            .iter()
+            .map(|s| Arc::new(server(&cfg, s)))
+            .collect();
+        let ring = build_ring(distribution, &servers);
+        Pool {
+            hash,
+            distribution,
+            ring: ArcSwap::from_pointee(ring),
+            servers,
+            next_rebuild: AtomicU64::new(u64::MAX),
+            ejects: AtomicU64::new(0),
+            stats: PoolStats::default(),
+            round_robin: AtomicUsize::new(0),
+            cfg,
+        }
+    }
+
+    /// The server that owns `key`, or None when no server is live.
+    pub fn server_for(&self, key: &[u8]) -> Option<usize> {
+        if self.servers.len() == 1 {
+            return Some(0); // twemproxy: one server is used without hashing, even ejected
+        }
+        self.readmit_due();
+        let tag = self.cfg.hash_tag.map(|t| [t.open(), t.close()]);
+        let key = hash_tagged_key(key, tag);
+        let hash = self.hash.dispatch_hash(key);
+        match (&self.cfg.ranges, self.distribution) {
+            (Some(ranges), _) => self.range_server(ranges, key, hash),
+            (None, Some(_)) => self.ring.load().server_for(hash),
+            (None, None) => None,
+        }
+    }
+
+    fn range_server(&self, ranges: &Ranges, key: &[u8], hash: u32) -> Option<usize> {
+        ranges
+            .server_for(key, hash)
+            .filter(|&i| !self.servers[i].is_ejected())
+    }
+
+    /// A live server chosen in turn (RANDOMKEY and other keyless commands).
+    pub fn any_server(&self) -> Option<usize> {
+        self.readmit_due();
+        let n = self.servers.len();
+        let start = self.round_robin.fetch_add(1, Ordering::Relaxed);
+        (0..n)
+            .map(|i| (start + i) % n)
+            .find(|&i| !self.servers[i].is_ejected())
+    }
+
+    /// Records a successful reply from server `index`.
+    pub fn record_success(&self, index: usize) {
+        self.servers[index].failures.store(0, Ordering::Relaxed);
+    }
+
+    /// Records a failure of server `index`; ejects it when the pool says so.
+    pub fn record_failure(&self, index: usize) {
+        let server = &self.servers[index];
+        let failures = server.failures.fetch_add(1, Ordering::Relaxed) + 1;
+        if !self.cfg.auto_eject_hosts
+            || failures < self.cfg.server_failure_limit
+            || server.is_ejected()
+        {
+            return;
+        }
+        let until = now_ms() + self.cfg.server_retry_timeout.as_millis() as u64;
+        server.ejected_until.store(until, Ordering::Relaxed);
+        server
+            .stats
+            .server_ejected_at
+            .store(now_ms() * 1000, Ordering::Relaxed);
+        self.ejects.fetch_add(1, Ordering::Relaxed);
+        self.next_rebuild.fetch_min(until, Ordering::Relaxed);
+        tracing::warn!(pool = %self.cfg.name, server = %server.name, failures, "server ejected");
+        self.rebuild();
+    }
+
+    /// Puts back servers whose retry time has come, as twemproxy does on the next
+    /// request after `next_rebuild`.
+    fn readmit_due(&self) {
+        let due = self.next_rebuild.load(Ordering::Relaxed);
+        let now = now_ms();
+        if due > now {
+            return;
+        }
+        let mut next = u64::MAX;
+        for server in &self.servers {
+            let until = server.ejected_until.load(Ordering::Relaxed);
+            if until != 0 && until <= now {
+                server.ejected_until.store(0, Ordering::Relaxed);
+                server.failures.store(0, Ordering::Relaxed);
+                tracing::info!(pool = %self.cfg.name, server = %server.name, "server re-admitted");
+            } else if until != 0 {
+                next = next.min(until);
+            }
+        }
+        self.next_rebuild.store(next, Ordering::Relaxed);
+        self.rebuild();
+    }
+
+    fn rebuild(&self) {
+        self.ring
+            .store(Arc::new(build_ring(self.distribution, &self.servers)));
+    }
+
+    /// The pool's request timeout, if any.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.cfg.timeout
+    }
+}
+
+fn build_ring(distribution: Option<Distribution>, servers: &[Arc<Server>]) -> Ring {
+    let specs: Vec<ServerSpec<'_>> = servers
+        .iter()
+        .map(|s| ServerSpec {
+            name: &s.name,
+            weight: s.weight,
+        })
+        .collect();
+    Ring::with_live(distribution.unwrap_or(Distribution::Ketama), &specs, |i| {
+        !servers[i].is_ejected()
+    })
+}
+
+fn server(cfg: &config::Pool, server: &config::Server) -> Server {
+    let addr = match &server.addr {
+        ServerAddr::Tcp { host, port } if host.contains(':') => format!("[{host}]:{port}"),
+        ServerAddr::Tcp { host, port } => format!("{host}:{port}"),
+        ServerAddr::Unix { path } => path.display().to_string(),
+        // Replaced by the engine's address when the process starts its shards.
+        ServerAddr::Embedded => server.addr.to_string(),
+    };
+    let endpoint = Endpoint {
+        addr: addr.clone(),
+        auth: cfg.redis_auth.clone(),
+        db: cfg.redis_db,
+        connect_timeout: cfg.timeout,
+        keepalive: cfg.tcpkeepalive,
+    };
+    let links = (0..cfg.server_connections.get())
+        .map(|_| Link::new(endpoint.clone()))
+        .collect();
+    Server {
+        name: server.ketama_name(),
+        addr,
+        weight: server.weight,
+        links,
+        failures: AtomicU32::new(0),
+        ejected_until: AtomicU64::new(0),
+        stats: ServerStats::default(),
+    }
+}
