@@ -92,7 +92,10 @@ async fn unroutable_commands_answer_an_error_and_keep_the_connection() {
     raw.roundtrip(&cmd(&["PING"]), b"+PONG\r\n").await;
     raw.send(&cmd(&["FLUSHALL"])).await;
     let reply = raw.read_line().await;
-    assert!(reply.starts_with("-ERR shardcar: FLUSHALL is disabled"), "{reply}");
+    assert!(
+        reply.starts_with("-ERR shardcar: FLUSHALL is disabled"),
+        "{reply}"
+    );
     raw.roundtrip(&cmd(&["ECHO", "still here"]), b"$10\r\nstill here\r\n")
         .await;
 }
