@@ -230,6 +230,11 @@ async fn info_stats_and_keyspace_count() {
         stats["cmdstat_incr"]
     );
     assert!(stats["cmdstat_incr"].ends_with("rejected_calls=1,failed_calls=1"));
+    err(&mut con, &["RPUSH", "s", "x"]).await;
+    let errors = info(&mut con, "errorstats").await;
+    assert_eq!(errors["errorstat_ERR"], "count=3");
+    assert_eq!(errors["errorstat_WRONGTYPE"], "count=1");
+    assert_eq!(num(&info(&mut con, "stats").await, "total_error_replies"), 4);
     // Subcommands are counted under their full name.
     q::<Value>(&mut con, &["CONFIG", "GET", "hz"]).await;
     let stats = info(&mut con, "commandstats").await;

@@ -1,6 +1,7 @@
 //! The engine server: shared state, the accept loop and background tasks.
 
 use parking_lot::{Mutex, RwLock};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -66,6 +67,8 @@ pub struct Shared {
     pub run_id: String,
     /// Notified by SHUTDOWN: the accept loop stops.
     pub shutdown: Notify,
+    /// Error replies by their code (`ERR`, `WRONGTYPE`…) for INFO errorstats.
+    pub errors: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Shared {
@@ -74,6 +77,8 @@ impl Shared {
         let mut ks = Keyspace::new(cfg.databases);
         ks.limits = cfg.encoding_limits();
         let started_unix = now_ms() as u64 / 1000;
+        // Fixes INFO's used_memory_startup at the first engine's start.
+        super::memory::startup_memory();
         Shared {
             ks: Mutex::new(ks),
             port: AtomicU64::new(u64::from(cfg.port)),
@@ -84,6 +89,7 @@ impl Shared {
             lastsave: AtomicU64::new(started_unix),
             run_id: random_run_id(),
             shutdown: Notify::new(),
+            errors: Mutex::new(BTreeMap::new()),
             config: RwLock::new(cfg),
             clients: Registry::default(),
             pubsub: Mutex::new(PubSub::default()),

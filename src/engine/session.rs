@@ -44,7 +44,7 @@ pub fn process(cx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
             if cx.client.multi.is_some() {
                 cx.client.multi_failed = true;
             }
-            cmd::reject(cx.ks, spec, err)
+            cmd::reject(cx.ks, cx.shared, spec, err)
         }
     };
     if !cx.ks.blocked.ready.is_empty() {

@@ -89,7 +89,7 @@ const SECTIONS: &[Section] = &[
         name: "errorstats",
         title: "Errorstats",
         default: true,
-        write: |_, _| {},
+        write: errorstats,
     },
     Section {
         name: "latencystats",
@@ -216,6 +216,13 @@ fn stats(cx: &mut Ctx<'_>, out: &mut Lines) {
     );
     out.field("io_threaded_reads_processed", 0);
     out.field("io_threaded_writes_processed", 0);
+}
+
+/// `errorstat_ERR:count=…`, by error code.
+fn errorstats(cx: &mut Ctx<'_>, out: &mut Lines) {
+    for (code, count) in cx.shared.errors.lock().iter() {
+        out.field(&format!("errorstat_{code}"), format_args!("count={count}"));
+    }
 }
 
 /// `cmdstat_get:calls=…,usec=…,usec_per_call=…,rejected_calls=…,failed_calls=…`,

@@ -237,16 +237,25 @@ pub fn call(cx: &mut Ctx<'_>, cmd: Command, args: &[Bytes]) -> Frame {
             if let Some(stat) = cx.ks.stats.commands.get_mut(spec.name) {
                 stat.failed += 1;
             }
-            err.to_frame()
+            let frame = err.to_frame();
+            server_diag::count_error(cx.shared, &frame);
+            frame
         }
     }
 }
 
 /// Records a command rejected before it ran (arity, auth, context).
-pub fn reject(ks: &mut Keyspace, spec: Option<&'static CommandSpec>, err: CmdError) -> Frame {
+pub fn reject(
+    ks: &mut Keyspace,
+    shared: &Shared,
+    spec: Option<&'static CommandSpec>,
+    err: CmdError,
+) -> Frame {
     ks.stats.rejected_calls += 1;
     if let Some(spec) = spec {
         ks.stats.commands.entry(spec.name).or_default().rejected += 1;
     }
-    err.to_frame()
+    let frame = err.to_frame();
+    server_diag::count_error(shared, &frame);
+    frame
 }

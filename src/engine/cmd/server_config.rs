@@ -162,5 +162,6 @@ fn reset_stats(cx: &mut Ctx<'_>) -> Frame {
         counter.store(0, Ordering::Relaxed);
     }
     *cx.shared.meter.lock() = Meter::default();
+    cx.shared.errors.lock().clear();
     Frame::ok()
 }

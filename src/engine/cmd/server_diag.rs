@@ -11,6 +11,7 @@ use std::sync::atomic::Ordering;
 use super::server::unix_secs;
 use super::{args, CmdError, CmdResult, Ctx, Handler};
 use crate::command::{CommandSpec, Flags};
+use crate::engine::server::Shared;
 use crate::engine::slowlog::{self, SlowEntry};
 use crate::resp::Frame;
 
@@ -173,6 +174,23 @@ fn histogram(cx: &mut Ctx<'_>, names: &[Bytes]) -> Frame {
         })
     });
     Frame::Map(entries.collect())
+}
+
+/// Distinct error codes INFO errorstats tracks; past it, new codes are not
+/// counted, so a client cannot grow the table without bound (Redis stops at 128 too).
+const MAX_ERROR_CODES: usize = 128;
+
+/// Counts an error reply under its code, the text's first word.
+pub(super) fn count_error(shared: &Shared, frame: &Frame) {
+    let Frame::Error(text) = frame else { return };
+    let code = text.split(|&b| b == b' ').next().unwrap_or_default();
+    let code = String::from_utf8_lossy(code);
+    let mut errors = shared.errors.lock();
+    if let Some(count) = errors.get_mut(code.as_ref()) {
+        *count += 1;
+    } else if errors.len() < MAX_ERROR_CODES {
+        errors.insert(code.into_owned(), 1);
+    }
 }
 
 /// A help text as simple strings.
