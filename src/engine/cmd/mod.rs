@@ -18,18 +18,24 @@ mod client_kill;
 mod connection;
 mod error;
 mod hash;
+mod hash_incr;
+mod hash_scan;
 mod hyperloglog;
 mod info;
 mod keys;
 mod list;
 mod list_blocking;
 mod list_edit;
+mod long_double;
+mod members;
 mod pubsub;
 mod server;
 mod server_config;
 mod server_debug;
 mod server_diag;
 mod set;
+mod set_algebra;
+mod set_random;
 mod string;
 mod transaction;
 mod zset;
@@ -159,7 +165,11 @@ fn families() -> Vec<&'static [(&'static str, Handler)]> {
         list_edit::COMMANDS,
         list_blocking::COMMANDS,
         hash::COMMANDS,
+        hash_incr::COMMANDS,
+        hash_scan::COMMANDS,
         set::COMMANDS,
+        set_random::COMMANDS,
+        set_algebra::COMMANDS,
         zset::COMMANDS,
         keys::COMMANDS,
         server::COMMANDS,
