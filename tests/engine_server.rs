@@ -234,7 +234,10 @@ async fn info_stats_and_keyspace_count() {
     let errors = info(&mut con, "errorstats").await;
     assert_eq!(errors["errorstat_ERR"], "count=3");
     assert_eq!(errors["errorstat_WRONGTYPE"], "count=1");
-    assert_eq!(num(&info(&mut con, "stats").await, "total_error_replies"), 4);
+    assert_eq!(
+        num(&info(&mut con, "stats").await, "total_error_replies"),
+        4
+    );
     // Subcommands are counted under their full name.
     q::<Value>(&mut con, &["CONFIG", "GET", "hz"]).await;
     let stats = info(&mut con, "commandstats").await;

@@ -14,8 +14,6 @@ use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 use tikv_jemalloc_ctl::{epoch, stats};
 
-use bytes::Bytes;
-
 use super::types::hash::HashValue;
 use super::types::set::SetValue;
 use super::value::{Str, Value};
@@ -146,26 +144,18 @@ pub fn value_usage(value: &Value, samples: usize) -> usize {
 }
 
 fn hash_usage(hash: &HashValue, samples: usize) -> usize {
-    let pair = |(f, v): (&Bytes, &Bytes)| f.len() + v.len() + PAIR_OVERHEAD;
-    match hash {
-        HashValue::Pack(pairs) => sampled(
-            pairs.len(),
-            samples,
-            pairs.iter().map(|(f, v)| pair((f, v))),
-        ),
-        HashValue::Table(map) => sampled(map.len(), samples, map.iter().map(pair)),
-    }
+    let pairs = hash.iter().map(|(f, v)| f.len() + v.len() + PAIR_OVERHEAD);
+    sampled(hash.len(), samples, pairs)
 }
 
 fn set_usage(set: &SetValue, samples: usize) -> usize {
-    match set {
-        SetValue::Ints(ints) => ints.len() * 8,
-        SetValue::Table(members) => sampled(
-            members.len(),
-            samples,
-            members.iter().map(|m| m.len() + ELEMENT_OVERHEAD),
-        ),
+    if set.encoding() == "intset" {
+        return set.len() * 8;
     }
+    let members = set
+        .iter()
+        .map(|m| m.with_bytes(<[u8]>::len) + ELEMENT_OVERHEAD);
+    sampled(set.len(), samples, members)
 }
 
 /// The total of `sizes` over `len` elements, extrapolated from the first `samples`.
@@ -199,6 +189,7 @@ pub fn human(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
     use std::collections::VecDeque;
 
     #[test]
