@@ -460,3 +460,37 @@ async fn client_list_shows_subscriptions() {
     );
     assert!(list.contains(" cmd=ssubscribe "), "{list}");
 }
+
+#[tokio::test]
+async fn a_subscriber_that_never_reads_is_dropped() {
+    let engine = Engine::start().await;
+    let mut sleeper = Raw::connect(engine.addr).await;
+    sleeper.send(&cmd(&["SUBSCRIBE", "firehose"])).await;
+    expect(
+        &mut sleeper,
+        &confirm('*', "subscribe", Some("firehose"), 1),
+    )
+    .await;
+    // It never reads again. Past 32 MiB queued, the server lets it go.
+    let mut con = engine.conn().await;
+    let message = "x".repeat(1 << 20);
+    let mut receivers = Vec::new();
+    for _ in 0..48 {
+        let n: i64 = redis::cmd("PUBLISH")
+            .arg("firehose")
+            .arg(&message)
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        receivers.push(n);
+    }
+    assert_eq!(receivers.first(), Some(&1));
+    assert_eq!(receivers.last(), Some(&0), "{receivers:?}");
+    let numsub: (String, i64) = redis::cmd("PUBSUB")
+        .arg("NUMSUB")
+        .arg("firehose")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    assert_eq!(numsub.1, 0);
+}

@@ -4,6 +4,7 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
 use tokio::sync::{mpsc, Notify};
@@ -102,6 +103,8 @@ pub struct ClientHandle {
     pub info: Mutex<ClientInfo>,
     /// Notified by CLIENT KILL.
     pub kill: Notify,
+    /// Bytes of pub/sub messages queued for this client and not yet written.
+    pending_push: AtomicU64,
 }
 
 /// Mutable client facts for CLIENT LIST / INFO.
@@ -160,7 +163,27 @@ impl ClientHandle {
                 no_evict: false,
             }),
             kill: Notify::new(),
+            pending_push: AtomicU64::new(0),
         }
+    }
+
+    /// Counts `bytes` of messages queued for this client; returns the new total.
+    pub fn queue_push(&self, bytes: u64) -> u64 {
+        self.pending_push.fetch_add(bytes, Ordering::Relaxed) + bytes
+    }
+
+    /// Counts `bytes` of queued messages taken off the queue to be written.
+    pub fn unqueue_push(&self, bytes: u64) {
+        let _ = self
+            .pending_push
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(n.saturating_sub(bytes))
+            });
+    }
+
+    /// Bytes of messages queued and not yet written.
+    pub fn pending_push(&self) -> u64 {
+        self.pending_push.load(Ordering::Relaxed)
     }
 }
 

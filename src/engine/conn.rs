@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::client::{Client, ClientHandle, ReplyMode};
 use super::cmd::{Action, Ctx};
 use super::keyspace::Waiter;
+use super::pubsub::push_size;
 use super::server::{now_ms, Shared};
 use super::session;
 use crate::resp::{self, Decoder, Frame, Limits, Protocol, Request};
@@ -121,6 +122,7 @@ impl Connection {
                     }
                 }
                 Some(frame) = self.pushes.recv() => {
+                    self.client.handle.unqueue_push(push_size(&frame));
                     self.encode(&frame);
                     self.flush().await?;
                 }
@@ -206,6 +208,7 @@ impl Connection {
             // Messages published before this reply was made (by this very command
             // too: PUBLISH to a channel we subscribe) go first, as in Redis.
             while let Ok(frame) = self.pushes.try_recv() {
+                cx.client.handle.unqueue_push(push_size(&frame));
                 resp::encode(&frame, cx.client.protocol, &mut self.wbuf);
             }
             for frame in std::mem::take(&mut cx.emitted) {
@@ -287,6 +290,7 @@ impl Connection {
 
     fn drain_pushes(&mut self) {
         while let Ok(frame) = self.pushes.try_recv() {
+            self.client.handle.unqueue_push(push_size(&frame));
             self.encode(&frame);
         }
     }

@@ -9,15 +9,24 @@
 //! Shard channels (SSUBSCRIBE) are a namespace of their own, as in Redis 7:
 //! SPUBLISH reaches only shard subscribers, PUBLISH never does, and their counts
 //! are kept apart.
+//!
+//! A subscriber that does not read would make its queue grow without end, so
+//! each one's queued bytes are counted ([`ClientHandle::queue_push`]) and past
+//! [`OUTPUT_LIMIT`] it is dropped from the registry and its connection closed,
+//! as Redis's `client-output-buffer-limit pubsub` hard limit does.
 
 use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use tokio::sync::mpsc;
 
+use super::client::{Client, ClientHandle};
 use super::glob;
 use crate::resp::Frame;
 
-type Sender = mpsc::UnboundedSender<Frame>;
+/// Bytes of messages a subscriber may have waiting before it is disconnected
+/// (Redis's default hard limit for pub/sub clients).
+pub const OUTPUT_LIMIT: u64 = 32 * 1024 * 1024;
 
 /// The three kinds of subscription.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,8 +59,38 @@ impl Kind {
     }
 }
 
+/// Where a subscriber's messages go, and its handle (to count and to close).
+#[derive(Debug, Clone)]
+pub struct Subscriber {
+    tx: mpsc::UnboundedSender<Frame>,
+    handle: Arc<ClientHandle>,
+}
+
+impl Subscriber {
+    /// The subscriber a client is.
+    pub fn of(client: &Client) -> Subscriber {
+        Subscriber {
+            tx: client.push.clone(),
+            handle: Arc::clone(&client.handle),
+        }
+    }
+}
+
+/// Bytes a queued frame counts for against [`OUTPUT_LIMIT`]: the payloads of a
+/// push frame plus a little per element; 0 for other frames (MONITOR lines).
+pub fn push_size(frame: &Frame) -> u64 {
+    let Frame::Push(items) = frame else { return 0 };
+    items
+        .iter()
+        .map(|item| match item {
+            Frame::Bulk(bytes) => bytes.len() as u64 + 16,
+            _ => 16,
+        })
+        .sum()
+}
+
 /// Subscribers of one name, by client id (so delivery order is stable).
-type Subscribers = BTreeMap<u64, Sender>;
+type Subscribers = BTreeMap<u64, Subscriber>;
 
 /// Subscriptions of every client.
 #[derive(Debug, Default)]
@@ -78,13 +117,15 @@ impl PubSub {
         }
     }
 
-    /// Subscribes client `id` to `name`; false if it already was.
-    pub fn add(&mut self, kind: Kind, id: u64, name: Bytes, tx: &Sender) -> bool {
-        self.map(kind)
-            .entry(name)
-            .or_default()
-            .insert(id, tx.clone())
-            .is_none()
+    /// Subscribes a client to `name`; false if it already was.
+    pub fn add(&mut self, kind: Kind, name: Bytes, subscriber: &Subscriber) -> bool {
+        let id = subscriber.handle.id;
+        let subs = self.map(kind).entry(name).or_default();
+        if subs.contains_key(&id) {
+            return false;
+        }
+        subs.insert(id, subscriber.clone());
+        true
     }
 
     /// Unsubscribes client `id` from `name`; false if it was not subscribed.
@@ -100,16 +141,6 @@ impl PubSub {
         removed
     }
 
-    /// Subscribes client `id` to `channel`; false if it already was.
-    pub fn subscribe(&mut self, id: u64, channel: Bytes, tx: &Sender) -> bool {
-        self.add(Kind::Channel, id, channel, tx)
-    }
-
-    /// Subscribes client `id` to `pattern`; false if it already was.
-    pub fn psubscribe(&mut self, id: u64, pattern: Bytes, tx: &Sender) -> bool {
-        self.add(Kind::Pattern, id, pattern, tx)
-    }
-
     /// Drops every subscription of a client that left (or was RESET).
     pub fn remove_client(&mut self, id: u64) {
         for map in [&mut self.channels, &mut self.patterns, &mut self.shard] {
@@ -122,25 +153,40 @@ impl PubSub {
 
     /// Delivers `message` to subscribers of `channel` and of matching patterns,
     /// returning how many received it (a client matching twice counts twice).
-    pub fn publish(&self, channel: &Bytes, message: &Bytes) -> usize {
-        let mut receivers = 0;
+    pub fn publish(&mut self, channel: &Bytes, message: &Bytes) -> usize {
+        let mut delivery = Delivery::default();
         if let Some(subs) = self.channels.get(channel) {
-            let frame = push(&["message"], &[channel, message]);
-            receivers += send_all(subs, &frame);
+            delivery.send_all(subs, &push("message", &[channel, message]));
         }
         for (pattern, subs) in &self.patterns {
             if glob::matches(pattern, channel, false) {
-                receivers += send_all(subs, &push(&["pmessage"], &[pattern, channel, message]));
+                delivery.send_all(subs, &push("pmessage", &[pattern, channel, message]));
             }
         }
-        receivers
+        self.drop_overflowed(delivery)
     }
 
     /// Delivers `message` to subscribers of shard channel `channel` (SPUBLISH).
-    pub fn spublish(&self, channel: &Bytes, message: &Bytes) -> usize {
-        self.shard.get(channel).map_or(0, |subs| {
-            send_all(subs, &push(&["smessage"], &[channel, message]))
-        })
+    pub fn spublish(&mut self, channel: &Bytes, message: &Bytes) -> usize {
+        let mut delivery = Delivery::default();
+        if let Some(subs) = self.shard.get(channel) {
+            delivery.send_all(subs, &push("smessage", &[channel, message]));
+        }
+        self.drop_overflowed(delivery)
+    }
+
+    /// Forgets and disconnects the subscribers past [`OUTPUT_LIMIT`]; returns
+    /// how many received the message.
+    fn drop_overflowed(&mut self, delivery: Delivery) -> usize {
+        for handle in delivery.overflowed {
+            tracing::warn!(
+                client = handle.id,
+                "pub/sub output limit reached: closing the connection"
+            );
+            self.remove_client(handle.id);
+            handle.kill.notify_one();
+        }
+        delivery.receivers
     }
 
     /// Active names of a kind (with at least one subscriber), optionally those
@@ -153,19 +199,9 @@ impl PubSub {
             .collect()
     }
 
-    /// Active channels, optionally matching a pattern (PUBSUB CHANNELS).
-    pub fn channels(&self, pattern: Option<&[u8]>) -> Vec<Bytes> {
-        self.names(Kind::Channel, pattern)
-    }
-
     /// Subscribers of one name (PUBSUB NUMSUB, SHARDNUMSUB).
     pub fn count(&self, kind: Kind, name: &Bytes) -> usize {
         self.map_ref(kind).get(name).map_or(0, BTreeMap::len)
-    }
-
-    /// Subscribers of one channel (PUBSUB NUMSUB).
-    pub fn numsub(&self, channel: &Bytes) -> usize {
-        self.count(Kind::Channel, channel)
     }
 
     /// Distinct names of a kind subscribed to.
@@ -179,71 +215,37 @@ impl PubSub {
     }
 }
 
-fn push(words: &[&'static str], parts: &[&Bytes]) -> Frame {
-    let words = words
-        .iter()
-        .map(|w| Frame::Bulk(Bytes::from_static(w.as_bytes())));
-    Frame::Push(
-        words
-            .chain(parts.iter().map(|p| Frame::Bulk((*p).clone())))
-            .collect(),
-    )
+/// `[word, parts…]` as a push frame.
+fn push(word: &'static str, parts: &[&Bytes]) -> Frame {
+    let word = Frame::Bulk(Bytes::from_static(word.as_bytes()));
+    let parts = parts.iter().map(|p| Frame::Bulk((*p).clone()));
+    Frame::Push(std::iter::once(word).chain(parts).collect())
 }
 
-/// Sends to every subscriber still listening; returns how many were reached.
-fn send_all(subs: &Subscribers, frame: &Frame) -> usize {
-    subs.values()
-        .filter(|tx| tx.send(frame.clone()).is_ok())
-        .count()
+/// The outcome of one publication.
+#[derive(Debug, Default)]
+struct Delivery {
+    receivers: usize,
+    overflowed: Vec<Arc<ClientHandle>>,
+}
+
+impl Delivery {
+    /// Sends to every subscriber still listening, counting what each has queued.
+    fn send_all(&mut self, subs: &Subscribers, frame: &Frame) {
+        let size = push_size(frame);
+        for sub in subs.values() {
+            if sub.tx.send(frame.clone()).is_err() {
+                continue;
+            }
+            self.receivers += 1;
+            let over = sub.handle.queue_push(size) > OUTPUT_LIMIT;
+            if over && !self.overflowed.iter().any(|h| h.id == sub.handle.id) {
+                self.overflowed.push(Arc::clone(&sub.handle));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn b(s: &str) -> Bytes {
-        Bytes::copy_from_slice(s.as_bytes())
-    }
-
-    #[test]
-    fn channels_patterns_and_shards_are_apart() {
-        let mut ps = PubSub::default();
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        assert!(ps.subscribe(1, b("news"), &tx));
-        assert!(!ps.subscribe(1, b("news"), &tx));
-        assert!(ps.psubscribe(1, b("n*"), &tx));
-        assert!(ps.add(Kind::Shard, 1, b("news"), &tx));
-        assert_eq!(ps.publish(&b("news"), &b("hi")), 2);
-        assert_eq!(ps.spublish(&b("news"), &b("s")), 1);
-        assert_eq!(ps.spublish(&b("other"), &b("s")), 0);
-        let kinds: Vec<Bytes> = std::iter::from_fn(|| rx.try_recv().ok())
-            .map(|f| match f {
-                Frame::Push(items) => match &items[0] {
-                    Frame::Bulk(word) => word.clone(),
-                    _ => Bytes::new(),
-                },
-                _ => Bytes::new(),
-            })
-            .collect();
-        assert_eq!(kinds, vec![b("message"), b("pmessage"), b("smessage")]);
-        assert_eq!(ps.names(Kind::Shard, None), vec![b("news")]);
-        assert_eq!(ps.numpat(), 1);
-        ps.remove_client(1);
-        assert_eq!(
-            ps.len(Kind::Channel) + ps.len(Kind::Pattern) + ps.len(Kind::Shard),
-            0
-        );
-    }
-
-    #[test]
-    fn gone_receivers_are_not_counted() {
-        let mut ps = PubSub::default();
-        let (tx, rx) = mpsc::unbounded_channel();
-        ps.subscribe(1, b("c"), &tx);
-        drop(rx);
-        assert_eq!(ps.publish(&b("c"), &b("m")), 0);
-        assert!(ps.remove(Kind::Channel, 1, &b("c")));
-        assert!(!ps.remove(Kind::Channel, 1, &b("c")));
-        assert!(ps.channels(None).is_empty());
-    }
-}
+#[path = "pubsub_tests.rs"]
+mod tests;

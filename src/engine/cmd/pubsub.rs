@@ -9,7 +9,7 @@
 use bytes::Bytes;
 
 use super::{CmdError, CmdResult, Ctx, Handler};
-use crate::engine::pubsub::Kind;
+use crate::engine::pubsub::{Kind, Subscriber};
 use crate::resp::Frame;
 
 /// This family's commands.
@@ -137,11 +137,12 @@ fn counts(names: &[Bytes], count: impl Fn(&Bytes) -> usize) -> Frame {
 /// Subscribes to each name, one confirmation per name (even a repeated one).
 fn add(cx: &mut Ctx<'_>, names: &[Bytes], kind: Kind) -> CmdResult {
     let shared = cx.shared;
+    let subscriber = Subscriber::of(cx.client);
     let mut registry = shared.pubsub.lock();
     let mut replies = Vec::with_capacity(names.len());
     for name in names {
         let name = owned(name);
-        if registry.add(kind, cx.client.id, name.clone(), &cx.client.push) {
+        if registry.add(kind, name.clone(), &subscriber) {
             own_list(cx, kind).push(name.clone());
         }
         replies.push(confirmation(
