@@ -7,7 +7,6 @@
 
 use bytes::Bytes;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::server_diag::help;
@@ -254,7 +253,7 @@ fn own_line(cx: &Ctx<'_>, current: &str) -> String {
 }
 
 /// A copy of what a client last reported.
-pub(super) fn snapshot(handle: &Arc<ClientHandle>) -> ClientInfo {
+pub(super) fn snapshot(handle: &ClientHandle) -> ClientInfo {
     handle.info.lock().clone()
 }
 

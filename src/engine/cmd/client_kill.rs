@@ -7,7 +7,7 @@
 
 use bytes::Bytes;
 
-use super::client::{flags, ClientType};
+use super::client::{flags, snapshot, ClientType};
 use super::{args, CmdError, CmdResult, Ctx};
 use crate::engine::client::ClientHandle;
 use crate::resp::Frame;
@@ -103,13 +103,9 @@ fn matches(cx: &Ctx<'_>, handle: &ClientHandle, own: bool, filter: &Filter) -> b
     let subscribed = if own {
         cx.client.is_subscribed()
     } else {
-        flags(&snapshot_of(handle)).contains('P')
+        flags(&snapshot(handle)).contains('P')
     };
     kind.matches_flags(if subscribed { "P" } else { "N" })
-}
-
-fn snapshot_of(handle: &ClientHandle) -> crate::engine::client::ClientInfo {
-    handle.info.lock().clone()
 }
 
 #[cfg(test)]
