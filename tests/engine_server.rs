@@ -472,7 +472,7 @@ async fn debug_object_and_active_expire() {
         text.starts_with("Value at:0x") && text.contains(" refcount:1 encoding:int "),
         "{text}"
     );
-    assert!(text.contains(" lru_seconds_idle:"), "{text}");
+    assert!(text.ends_with(" lru_seconds_idle:0"), "{text}");
     let text: String = q(&mut con, &["DEBUG", "OBJECT", "s"]).await;
     assert!(text.contains("encoding:embstr"), "{text}");
     assert_eq!(

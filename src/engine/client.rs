@@ -135,19 +135,16 @@ pub struct ClientInfo {
 }
 
 impl ClientHandle {
-    /// A handle for a new connection.
-    pub fn new(
-        id: u64,
-        addr: Option<SocketAddr>,
-        local: Option<SocketAddr>,
-        fd: i64,
-    ) -> ClientHandle {
+    /// A handle for a new connection (its file descriptor unknown: see [`with_fd`]).
+    ///
+    /// [`with_fd`]: ClientHandle::with_fd
+    pub fn new(id: u64, addr: Option<SocketAddr>, local: Option<SocketAddr>) -> ClientHandle {
         let now = SystemTime::now();
         ClientHandle {
             id,
             addr,
             local,
-            fd,
+            fd: -1,
             created: now,
             info: Mutex::new(ClientInfo {
                 name: None,
@@ -165,6 +162,12 @@ impl ClientHandle {
             kill: Notify::new(),
             pending_push: AtomicU64::new(0),
         }
+    }
+
+    /// The handle with the socket's file descriptor, for CLIENT LIST.
+    pub fn with_fd(mut self, fd: i64) -> ClientHandle {
+        self.fd = fd;
+        self
     }
 
     /// Counts `bytes` of messages queued for this client; returns the new total.

@@ -39,12 +39,8 @@ pub(super) async fn serve(
     shared: Arc<Shared>,
 ) -> io::Result<()> {
     let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed) + 1;
-    let handle = Arc::new(ClientHandle::new(
-        id,
-        addr,
-        socket.local_addr().ok(),
-        raw_fd(&socket),
-    ));
+    let local = socket.local_addr().ok();
+    let handle = Arc::new(ClientHandle::new(id, addr, local).with_fd(raw_fd(&socket)));
     shared.clients.add(Arc::clone(&handle));
     let (push, pushes) = mpsc::unbounded_channel();
     let (limits, authenticated) = {

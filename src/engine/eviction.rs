@@ -5,7 +5,7 @@
 //! As in Redis the policies are approximations: each round samples
 //! `maxmemory-samples` keys of every database and adds them to a small pool of
 //! the best candidates seen, then evicts the best of the pool:
-//! - `*-lru`: the key idle longest ([`Entry::access`]);
+//! - `*-lru`: the key idle longest ([`Db::idle_secs`]);
 //! - `*-lfu`: entries carry no access counter, so the least recently used stands
 //!   in for the least frequently used;
 //! - `volatile-ttl`: the key that expires soonest;
@@ -17,7 +17,7 @@
 //! only every few milliseconds. One call spends at most [`TIME_BUDGET`]; the next
 //! command carries on if memory is still over the limit.
 //!
-//! [`Entry::access`]: super::db::Entry::access
+//! [`Db::idle_secs`]: super::db::Db::idle_secs
 
 use bytes::Bytes;
 use rand::Rng;
@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::cmd::{self, CmdError, Ctx};
-use super::db::{Db, Entry, UnixMs};
+use super::db::{Db, UnixMs};
 use super::keyspace::Keyspace;
 use super::memory;
 use super::session::NOT_QUEUED;
@@ -91,13 +91,15 @@ impl Policy {
         )
     }
 
-    /// Eviction priority of a key: higher goes first.
-    fn score(self, entry: &Entry) -> u64 {
+    /// Eviction priority of a key: higher goes first. Idle time is asked of the
+    /// database, whose access clock is its own.
+    fn score(self, db: &mut Db, key: &[u8], now: UnixMs) -> Option<u64> {
         match self {
-            Policy::VolatileTtl => entry
-                .expire_at()
-                .map_or(0, |at| u64::MAX - at.max(0) as u64),
-            _ => u64::from(u32::MAX - entry.access),
+            Policy::VolatileTtl => {
+                let at = db.peek(key)?.expire_at()?;
+                Some(u64::MAX - at.max(0) as u64)
+            }
+            _ => db.idle_secs(key, now),
         }
     }
 }
@@ -221,11 +223,13 @@ fn pick(
             let Some(key) = sample_key(db, policy.volatile_only(), now, &mut rng) else {
                 break;
             };
-            let Some(entry) = db.peek(&key) else { continue };
+            let Some(score) = policy.score(db, &key, now) else {
+                continue;
+            };
             offer(
                 pool,
                 Candidate {
-                    score: policy.score(entry),
+                    score,
                     db: index,
                     key,
                 },

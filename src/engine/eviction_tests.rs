@@ -3,18 +3,28 @@
 use super::*;
 use crate::engine::value::Value;
 
+/// "Now" in these tests: well after the databases were created, so access
+/// times (whole seconds since then) can be set in the past.
+fn now() -> UnixMs {
+    crate::engine::server::now_ms() + 1_000_000
+}
+
+/// Keys in database 0 as (name, seconds idle, TTL from now in ms).
 fn keyspace_with(keys: &[(&str, u32, Option<UnixMs>)]) -> Keyspace {
     let mut ks = Keyspace::new(2);
-    for &(key, access, ttl) in keys {
+    let now = now();
+    for &(key, idle, ttl) in keys {
         let db = &mut ks.dbs[0];
+        let value = Value::from_bytes(Bytes::from("v"));
         db.insert_with_expiry(
             Bytes::from(key.to_string()),
-            Value::from_bytes(Bytes::from("v")),
-            ttl,
-            0,
+            value,
+            ttl.map(|t| now + t),
+            now,
         );
-        if let Some(entry) = db.entry_mut(key.as_bytes(), 0) {
-            entry.access = access;
+        let clock = db.entry_mut(key.as_bytes(), now).map(|e| e.access).unwrap();
+        if let Some(entry) = db.entry_mut(key.as_bytes(), now) {
+            entry.access = clock - idle;
         }
     }
     ks
@@ -22,7 +32,9 @@ fn keyspace_with(keys: &[(&str, u32, Option<UnixMs>)]) -> Keyspace {
 
 fn picks(ks: &mut Keyspace, policy: Policy) -> Bytes {
     let mut pool = Vec::new();
-    pick(ks, policy, 64, 0, &mut pool).map(|(_, k)| k).unwrap()
+    pick(ks, policy, 64, now(), &mut pool)
+        .map(|(_, k)| k)
+        .unwrap()
 }
 
 #[test]
@@ -39,8 +51,8 @@ fn policy_names() {
 #[test]
 fn lru_prefers_the_oldest_access() {
     let mut ks = keyspace_with(&[
-        ("new", 100, None),
-        ("old", 1, None),
+        ("new", 1, None),
+        ("old", 100, None),
         ("mid", 50, Some(10_000)),
     ]);
     assert_eq!(picks(&mut ks, Policy::AllKeysLru), "old");
@@ -67,11 +79,11 @@ fn volatile_policies_leave_persistent_keys() {
         Policy::VolatileTtl,
     ] {
         assert!(
-            pick(&mut ks, policy, 5, 0, &mut Vec::new()).is_none(),
+            pick(&mut ks, policy, 5, now(), &mut Vec::new()).is_none(),
             "{policy:?}"
         );
     }
-    assert!(pick(&mut ks, Policy::AllKeysRandom, 5, 0, &mut Vec::new()).is_some());
+    assert!(pick(&mut ks, Policy::AllKeysRandom, 5, now(), &mut Vec::new()).is_some());
 }
 
 #[test]
@@ -90,16 +102,22 @@ fn eviction_frees_until_nothing_is_left() {
     let mut ks = keyspace_with(&[("a", 0, None), ("b", 0, Some(1_000))]);
     // A limit of one byte cannot be met: everything evictable goes, then Fail.
     assert_eq!(
-        perform(&mut ks, 1, Policy::VolatileLru, 5, 0),
+        perform(&mut ks, 1, Policy::VolatileLru, 5, now()),
         Outcome::Fail
     );
     assert_eq!(ks.dbs[0].len(), 1);
     assert_eq!(ks.stats.evicted_keys, 1);
-    assert_eq!(perform(&mut ks, 1, Policy::AllKeysLru, 5, 0), Outcome::Fail);
-    assert!(ks.dbs[0].is_empty());
-    assert_eq!(perform(&mut ks, 1, Policy::NoEviction, 5, 0), Outcome::Fail);
     assert_eq!(
-        perform(&mut ks, u64::MAX, Policy::NoEviction, 5, 0),
+        perform(&mut ks, 1, Policy::AllKeysLru, 5, now()),
+        Outcome::Fail
+    );
+    assert!(ks.dbs[0].is_empty());
+    assert_eq!(
+        perform(&mut ks, 1, Policy::NoEviction, 5, now()),
+        Outcome::Fail
+    );
+    assert_eq!(
+        perform(&mut ks, u64::MAX, Policy::NoEviction, 5, now()),
         Outcome::Fits
     );
 }

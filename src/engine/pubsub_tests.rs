@@ -8,7 +8,7 @@ fn b(s: &str) -> Bytes {
 
 fn subscriber(id: u64) -> (Subscriber, mpsc::UnboundedReceiver<Frame>) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let handle = Arc::new(ClientHandle::new(id, None, None, -1));
+    let handle = Arc::new(ClientHandle::new(id, None, None));
     (Subscriber { tx, handle }, rx)
 }
 

@@ -97,9 +97,9 @@ fn object(cx: &mut Ctx<'_>, key: &Bytes) -> CmdResult {
     let (now, index) = (cx.now, cx.client.db);
     let ks = &mut *cx.ks;
     let db = &mut ks.dbs[index];
-    if !db.contains(key, now) {
+    let Some(idle) = db.idle_secs(key, now) else {
         return Err(CmdError::msg("ERR no such key"));
-    }
+    };
     let Some(entry) = db.peek(key) else {
         return Err(CmdError::msg("ERR no such key"));
     };
@@ -108,7 +108,7 @@ fn object(cx: &mut Ctx<'_>, key: &Bytes) -> CmdResult {
     let encoding = value.encoding(&ks.limits);
     let length = memory::value_usage(value, 0);
     let text = format!(
-        "Value at:{address:#x} refcount:1 encoding:{encoding} serializedlength:{length} lru:{} lru_seconds_idle:0",
+        "Value at:{address:#x} refcount:1 encoding:{encoding} serializedlength:{length} lru:{} lru_seconds_idle:{idle}",
         entry.access
     );
     Ok(Frame::Simple(Bytes::from(text)))
