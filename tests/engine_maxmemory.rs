@@ -3,8 +3,8 @@
 //!
 //! used_memory is the whole process's allocation, shared by every engine of a
 //! test binary: these tests have a binary of their own, so other families'
-//! tests do not move the figure under them, and limits are set relative to what
-//! INFO reports.
+//! tests do not move the figure under them, the ones that fill memory take
+//! turns, and limits are set relative to what INFO reports.
 
 mod support;
 
@@ -49,10 +49,15 @@ fn num(map: &HashMap<String, i64>, field: &str) -> i64 {
         .unwrap_or_else(|| panic!("INFO has no {field}"))
 }
 
+/// The tests that fill memory take turns: each sets its limit from the
+/// process's memory, which another one filling at the same time would move.
+static MEMORY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 
 #[tokio::test]
 async fn allkeys_lru_evicts_instead_of_failing() {
+    let _turn = MEMORY.lock().await;
     let engine = Engine::start().await;
     let mut con = engine.conn().await;
     let used = num(&info(&mut con, "memory").await, "used_memory");
@@ -210,4 +215,68 @@ async fn volatile_policies_evict_only_keys_with_a_ttl() {
                 .is_some()
         );
     }
+}
+
+#[tokio::test]
+async fn allkeys_lru_spares_recently_read_keys() {
+    let _turn = MEMORY.lock().await;
+    let engine = Engine::start().await;
+    let mut con = engine.conn().await;
+    let value = "v".repeat(4096);
+    let write = |prefix: &'static str, n: usize| {
+        let mut pipe = redis::pipe();
+        for i in 0..n {
+            pipe.cmd("SET")
+                .arg(format!("{prefix}:{i}"))
+                .arg(&value)
+                .ignore();
+        }
+        pipe
+    };
+    let _: () = write("cold", 1500).query_async(&mut con).await.unwrap();
+    let _: () = write("hot", 20).query_async(&mut con).await.unwrap();
+    let used = num(&info(&mut con, "memory").await, "used_memory");
+    q::<()>(
+        &mut con,
+        &["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"],
+    )
+    .await;
+    q::<()>(
+        &mut con,
+        &[
+            "CONFIG",
+            "SET",
+            "maxmemory",
+            &(used + (2 << 20)).to_string(),
+        ],
+    )
+    .await;
+    // Access times count whole seconds: let the cold keys age, then read the hot ones.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    for i in 0..20 {
+        q::<Option<String>>(&mut con, &["GET", &format!("hot:{i}")]).await;
+    }
+    // 6 MiB more against 2 MiB of room: about a thousand keys must go.
+    for chunk in 0..15 {
+        let mut pipe = redis::pipe();
+        for i in 0..100 {
+            pipe.cmd("SET")
+                .arg(format!("new:{chunk}:{i}"))
+                .arg(&value)
+                .ignore();
+        }
+        let _: () = pipe.query_async(&mut con).await.unwrap();
+    }
+    q::<()>(&mut con, &["CONFIG", "SET", "maxmemory", "0"]).await;
+    let evicted = num(&info(&mut con, "stats").await, "evicted_keys");
+    assert!(evicted > 500, "{evicted} evicted");
+    let mut hot = 0;
+    for i in 0..20 {
+        hot += i64::from(
+            q::<Option<String>>(&mut con, &["GET", &format!("hot:{i}")])
+                .await
+                .is_some(),
+        );
+    }
+    assert_eq!(hot, 20, "recently read keys were evicted before idle ones");
 }
