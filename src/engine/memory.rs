@@ -215,7 +215,7 @@ mod tests {
         let before = used_memory();
         assert!(before > 0);
         let big = vec![1u8; 64 << 20];
-        std::thread::sleep(Duration::from_millis(REFRESH_MS + 1));
+        refresh_now();
         let during = used_memory();
         assert!(during >= before + (32 << 20), "{before} → {during}");
         drop(big);
