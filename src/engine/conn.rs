@@ -177,7 +177,8 @@ impl Connection {
                 None => {}
                 Some(Action::Close | Action::Disconnect) => return Ok(Next::Close),
                 Some(Action::Sleep(duration)) => {
-                    self.flush().await?;
+                    // The reply goes out after the pause, as Redis answers DEBUG
+                    // SLEEP once it has slept.
                     tokio::time::sleep(duration).await;
                 }
                 Some(Action::Block { timeout, .. }) => match self.block(timeout).await? {

@@ -74,7 +74,7 @@ pub enum Action {
     Close,
     /// Close the connection without replying (SHUTDOWN: the server goes away).
     Disconnect,
-    /// Wait before processing the next command (DEBUG SLEEP). Other clients are
+    /// Wait, then reply and go on to the next command (DEBUG SLEEP). Other clients are
     /// not held up, unlike Redis where the whole server sleeps.
     Sleep(Duration),
 }

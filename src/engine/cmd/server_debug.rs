@@ -1,7 +1,8 @@
 //! DEBUG (the subcommands tests rely on) and MEMORY.
 //!
-//! DEBUG SLEEP pauses only the calling client, after its reply: the engine has no
-//! single thread to stall, so other clients go on (see [`Action::Sleep`]).
+//! DEBUG SLEEP pauses only the calling client, which gets its reply once it has
+//! slept: the engine has no single thread to stall, so other clients go on (see
+//! [`Action::Sleep`]).
 
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
@@ -23,7 +24,7 @@ const DEBUG_HELP: &[&str] = &[
     "OBJECT <key>",
     "    Low-level facts about a key's value.",
     "SLEEP <seconds>",
-    "    Pause this client for <seconds> (a decimal number) before its next command.",
+    "    Pause this client for <seconds> (a decimal number), then reply.",
     "SET-ACTIVE-EXPIRE <0|1>",
     "    Stop or restart the background deletion of expired keys.",
     "HELP",
