@@ -6,9 +6,16 @@
 //! many clients are thus multiplexed and pipelined on few connections, as
 //! twemproxy does. A connection that fails answers every request it holds with the
 //! error and is replaced, lazily, by the next request.
+//!
+//! A client's private links (blocking commands, transactions) end in one of two
+//! ways: dropped, the connection still delivers the replies it owes and then closes
+//! (EXEC's reply arrives although the transaction is over); [`Link::abort`]ed, it
+//! closes at once, which is how a client that leaves while blocked unblocks its
+//! server.
 
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
+use std::collections::VecDeque;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -38,6 +45,10 @@ pub enum BackendError {
     /// The server refused the proxy's AUTH or SELECT.
     #[error("{0}")]
     Handshake(String),
+    /// The client left and its private connection was closed on purpose: not the
+    /// server's fault, so no failure is counted.
+    #[error("Connection aborted")]
+    Aborted,
 }
 
 impl BackendError {
@@ -97,6 +108,8 @@ struct Handle {
     jobs: mpsc::UnboundedSender<Job>,
     alive: Arc<AtomicBool>,
     close: Arc<Notify>,
+    /// Set before `close` is notified when the close is an abort, not a timeout.
+    aborted: Arc<AtomicBool>,
 }
 
 impl Link {
@@ -150,6 +163,17 @@ impl Link {
         }
     }
 
+    /// Closes the current connection at once: requests it holds fail with
+    /// [`BackendError::Aborted`], and the server sees the client leave (a blocked
+    /// BLPOP is dropped, a WATCH forgotten).
+    pub fn abort(&self) {
+        if let Some(handle) = self.current.lock().take() {
+            handle.alive.store(false, Ordering::Release);
+            handle.aborted.store(true, Ordering::Release);
+            handle.close.notify_one();
+        }
+    }
+
     /// True while a connection is established or being established.
     pub fn is_connected(&self) -> bool {
         self.current
@@ -163,13 +187,23 @@ fn open(endpoint: Endpoint) -> Handle {
     let (jobs, queue) = mpsc::unbounded_channel();
     let alive = Arc::new(AtomicBool::new(true));
     let close = Arc::new(Notify::new());
+    let aborted = Arc::new(AtomicBool::new(false));
     let handle = Handle {
         jobs,
         alive: Arc::clone(&alive),
         close: Arc::clone(&close),
+        aborted: Arc::clone(&aborted),
     };
     tokio::spawn(async move {
-        let err = run(&endpoint, queue, &close).await;
+        let closed = async {
+            close.notified().await;
+            if aborted.load(Ordering::Acquire) {
+                BackendError::Aborted
+            } else {
+                BackendError::Timeout
+            }
+        };
+        let err = run(&endpoint, queue, closed).await;
         alive.store(false, Ordering::Release);
         if let Err(err) = err {
             tracing::debug!(server = %endpoint.addr, cause = %err, "backend connection closed");
@@ -178,12 +212,13 @@ fn open(endpoint: Endpoint) -> Handle {
     handle
 }
 
-/// Connects, prepares, then pumps requests and replies until something fails;
-/// every request still held then gets the error.
+/// Connects, prepares, then pumps requests and replies until something fails or
+/// every handle is gone and every reply delivered; requests still held then get
+/// the error.
 async fn run(
     endpoint: &Endpoint,
     mut queue: mpsc::UnboundedReceiver<Job>,
-    close: &Notify,
+    closed: impl std::future::Future<Output = BackendError>,
 ) -> Result<(), BackendError> {
     let socket = match connect(endpoint).await {
         Ok(socket) => socket,
@@ -194,14 +229,29 @@ async fn run(
     };
     let (reader, writer) = socket.into_split();
     let (slots_tx, mut slots_rx) = mpsc::unbounded_channel::<oneshot::Sender<Reply>>();
-    let result = tokio::select! {
-        r = write_loop(writer, &mut queue, slots_tx) => r,
-        r = read_loop(reader, &mut slots_rx) => r,
-        _ = close.notified() => Err(BackendError::Timeout),
+    let mut waiting = VecDeque::new();
+    let result = {
+        let reading = read_loop(reader, &mut slots_rx, &mut waiting);
+        tokio::pin!(reading, closed);
+        tokio::select! {
+            // The queue closed: the reader still delivers what is owed, then ends.
+            r = write_loop(writer, &mut queue, slots_tx) => match r {
+                Ok(()) => tokio::select! {
+                    r = &mut reading => r,
+                    err = &mut closed => Err(err),
+                },
+                Err(err) => Err(err),
+            },
+            r = &mut reading => r,
+            err = &mut closed => Err(err),
+        }
     };
-    let err = result
-        .err()
-        .unwrap_or_else(|| BackendError::Io("Connection closed".into()));
+    let Err(err) = result else {
+        return Ok(());
+    };
+    for slot in waiting {
+        let _ = slot.send(Err(err.clone()));
+    }
     while let Ok(slot) = slots_rx.try_recv() {
         let _ = slot.send(Err(err.clone()));
     }
@@ -216,7 +266,11 @@ fn fail_queue(queue: &mut mpsc::UnboundedReceiver<Job>, err: &BackendError) {
     }
 }
 
-async fn connect(endpoint: &Endpoint) -> Result<TcpStream, BackendError> {
+/// Opens a connection to `endpoint`, AUTHed and SELECTed as the pool says.
+///
+/// # Errors
+/// Connecting failed, timed out, or the server refused the handshake.
+pub async fn connect(endpoint: &Endpoint) -> Result<TcpStream, BackendError> {
     let connecting = TcpStream::connect(&endpoint.addr);
     let socket = match endpoint.connect_timeout {
         Some(limit) => tokio::time::timeout(limit, connecting)
@@ -268,7 +322,11 @@ async fn handshake(mut socket: TcpStream, endpoint: &Endpoint) -> Result<TcpStre
     Ok(socket)
 }
 
-async fn read_frame(
+/// Reads one reply frame from `socket`, buffering in `buf`.
+///
+/// # Errors
+/// The connection broke or the bytes are not RESP.
+pub async fn read_frame(
     socket: &mut TcpStream,
     decoder: &mut Decoder,
     buf: &mut BytesMut,
@@ -317,32 +375,54 @@ async fn write_loop(
     Ok(())
 }
 
+/// Reads replies and hands each to the oldest waiting slot. Slots move from the
+/// channel to `waiting` as they come; once the channel is closed (the link was
+/// dropped) and nothing is owed, the connection is done.
 async fn read_loop(
     mut reader: tokio::net::tcp::OwnedReadHalf,
     slots: &mut mpsc::UnboundedReceiver<oneshot::Sender<Reply>>,
+    waiting: &mut VecDeque<oneshot::Sender<Reply>>,
 ) -> Result<(), BackendError> {
     let mut decoder = Decoder::default();
     let mut buf = BytesMut::with_capacity(16 * 1024);
+    let mut open = true;
+    while open || !waiting.is_empty() {
+        tokio::select! {
+            slot = slots.recv(), if open => match slot {
+                Some(slot) => waiting.push_back(slot),
+                None => open = false,
+            },
+            read = reader.read_buf(&mut buf) => {
+                if read.map_err(|e| BackendError::from_io(&e))? == 0 {
+                    return Err(BackendError::Io("Connection closed by server".into()));
+                }
+                deliver(&mut decoder, &mut buf, slots, waiting)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Hands every complete reply in `buf` to its slot, in order.
+fn deliver(
+    decoder: &mut Decoder,
+    buf: &mut BytesMut,
+    slots: &mut mpsc::UnboundedReceiver<oneshot::Sender<Reply>>,
+    waiting: &mut VecDeque<oneshot::Sender<Reply>>,
+) -> Result<(), BackendError> {
     loop {
-        let n = reader
-            .read_buf(&mut buf)
-            .await
-            .map_err(|e| BackendError::from_io(&e))?;
-        if n == 0 {
-            return Err(BackendError::Io("Connection closed by server".into()));
-        }
-        loop {
-            let frame = match decoder.decode(&mut buf) {
-                Ok(Some(frame)) => frame,
-                Ok(None) => break,
-                Err(err) => return Err(BackendError::Protocol(err.to_string())),
-            };
-            let Ok(slot) = slots.try_recv() else {
-                return Err(BackendError::Protocol("a reply nobody asked for".into()));
-            };
-            // The requester may have given up (timeout): the reply is dropped.
-            let _ = slot.send(Ok(frame));
-        }
+        let frame = match decoder.decode(buf) {
+            Ok(Some(frame)) => frame,
+            Ok(None) => return Ok(()),
+            Err(err) => return Err(BackendError::Protocol(err.to_string())),
+        };
+        // The writer queues a slot before its request goes out, so the slot is
+        // either waiting already or still in the channel.
+        let Some(slot) = waiting.pop_front().or_else(|| slots.try_recv().ok()) else {
+            return Err(BackendError::Protocol("a reply nobody asked for".into()));
+        };
+        // The requester may have given up (timeout): the reply is dropped.
+        let _ = slot.send(Ok(frame));
     }
 }
 

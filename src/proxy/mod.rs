@@ -5,6 +5,8 @@
 //! - [`pool`]: a pool at run time — servers, connections, health, the live ring.
 //! - [`backend`]: pipelined, multiplexed connections to one server.
 //! - [`route`]: where a request goes (one server, split per key, every server).
+//! - [`merge`]: how the replies of several servers become one.
+//! - [`subscriber`]: a subscribed client's own connection to one server.
 //! - [`session`]: one client: requests in, replies out in request order.
 //! - [`local`]: commands the proxy answers itself.
 //! - [`stats`]: twemproxy's counters and stats JSON.
@@ -12,11 +14,13 @@
 pub mod backend;
 pub mod hash;
 pub mod local;
+pub mod merge;
 pub mod pool;
 pub mod ring;
 pub mod route;
 pub mod session;
 pub mod stats;
+pub mod subscriber;
 
 use std::future::Future;
 use std::net::SocketAddr;
