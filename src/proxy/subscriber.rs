@@ -248,12 +248,12 @@ impl Task {
         let (mut reader, mut writer) = socket.into_split();
         let mut decoder = Decoder::default();
         let result = loop {
-            if self.releasing && self.acks_owed == 0 && self.replies.is_empty() {
-                break Ok(());
-            }
-            // Replies that came with the handshake's last read are handled first.
+            // Frames read (the first time: with the handshake's reply) come first.
             if let Err(err) = self.deliver(&mut decoder, &mut buf).await {
                 break Err(err);
+            }
+            if self.releasing && self.acks_owed == 0 && self.replies.is_empty() {
+                break Ok(());
             }
             tokio::select! {
                 command = queue.recv(), if !self.releasing => {

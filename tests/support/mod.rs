@@ -162,6 +162,8 @@ pub fn cmd(args: &[&str]) -> Vec<u8> {
 pub struct Proxy {
     pub addr: SocketAddr,
     pub engines: Vec<Engine>,
+    /// Real redis-server backends (see [`Proxy::over_redis`]).
+    pub redis: Vec<RedisServer>,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -182,6 +184,22 @@ impl Proxy {
         proxy
     }
 
+    /// A pool over `n` fresh real redis-servers named shard-0…, with extra pool keys.
+    pub async fn over_redis(n: usize, extra: &str) -> Proxy {
+        let mut servers = Vec::new();
+        for _ in 0..n {
+            servers.push(RedisServer::start().await);
+        }
+        let lines: Vec<String> = servers
+            .iter()
+            .enumerate()
+            .map(|(i, r)| format!("{}:1 shard-{i}", r.addr))
+            .collect();
+        let mut proxy = Proxy::start(&pool_yaml(&lines, extra)).await;
+        proxy.redis = servers;
+        proxy
+    }
+
     /// A proxy for the one pool in `yaml`.
     pub async fn start(yaml: &str) -> Proxy {
         let cfg = shardcar::config::Config::from_yaml(yaml).expect("valid pool");
@@ -198,6 +216,7 @@ impl Proxy {
         Proxy {
             addr,
             engines: Vec::new(),
+            redis: Vec::new(),
             shutdown: Some(tx),
         }
     }
@@ -211,6 +230,12 @@ impl Proxy {
             .get_multiplexed_async_connection()
             .await
             .expect("connect")
+    }
+
+    /// A dedicated async connection (for blocking commands, pub/sub, MULTI).
+    #[allow(deprecated)]
+    pub async fn dedicated(&self) -> redis::aio::Connection {
+        self.client().get_async_connection().await.expect("connect")
     }
 }
 
@@ -235,4 +260,203 @@ pub fn pool_yaml(servers: &[String], extra: &str) -> String {
         yaml.push_str(&format!("    - {s}\n"));
     }
     yaml
+}
+
+/// A real `redis-server` on a free port, with no persistence, killed on drop.
+pub struct RedisServer {
+    pub addr: SocketAddr,
+    child: std::process::Child,
+}
+
+impl RedisServer {
+    /// Starts one and waits until it answers PING (up to 10 s). A port taken
+    /// between choosing it and the server binding it is retried with another.
+    pub async fn start() -> RedisServer {
+        for _ in 0..5 {
+            let port = free_port().await;
+            let mut child = std::process::Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("redis-server is installed");
+            let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+            if wait_for_pong(addr, &mut child).await {
+                return RedisServer { addr, child };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("redis-server did not start");
+    }
+
+    /// A `redis` crate client.
+    pub fn client(&self) -> redis::Client {
+        redis::Client::open(format!("redis://{}/", self.addr)).expect("client")
+    }
+
+    /// A multiplexed async connection.
+    pub async fn conn(&self) -> redis::aio::MultiplexedConnection {
+        self.client()
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect")
+    }
+
+    /// Clients connected to the server, not counting the ones that only ever
+    /// asked this (an earlier count's connection may not be closed yet).
+    pub async fn clients(&self) -> usize {
+        let mut con = self.conn().await;
+        let list: String = redis::cmd("CLIENT")
+            .arg("LIST")
+            .query_async(&mut con)
+            .await
+            .expect("CLIENT LIST");
+        list.lines()
+            .filter(|line| !line.contains("cmd=client|list"))
+            .count()
+    }
+
+    /// Waits (up to 5 s) until `clients()` is `n`; returns the last count seen.
+    pub async fn wait_for_clients(&self, n: usize) -> usize {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let count = self.clients().await;
+            if count == n || tokio::time::Instant::now() > deadline {
+                return count;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port nothing listens on right now (the OS's choice, so never 6379).
+async fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+/// Retries PING until the server answers, or it exits, or 10 s pass.
+async fn wait_for_pong(addr: SocketAddr, child: &mut std::process::Child) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while tokio::time::Instant::now() < deadline {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return false;
+        }
+        if let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await {
+            let mut reply = [0u8; 7];
+            if stream.write_all(b"PING\r\n").await.is_ok()
+                && stream.read_exact(&mut reply).await.is_ok()
+                && &reply == b"+PONG\r\n"
+            {
+                return true;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
+/// One RESP2/RESP3 value as a test reads it off the wire (independent of the
+/// crate's own decoder).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resp {
+    Simple(String),
+    Error(String),
+    Int(i64),
+    Bulk(Vec<u8>),
+    Null,
+    Array(Vec<Resp>),
+    Push(Vec<Resp>),
+    Map(Vec<(Resp, Resp)>),
+}
+
+impl Resp {
+    /// A bulk string from text.
+    pub fn bulk(text: &str) -> Resp {
+        Resp::Bulk(text.as_bytes().to_vec())
+    }
+
+    /// The items of an array or a push.
+    pub fn items(&self) -> &[Resp] {
+        match self {
+            Resp::Array(items) | Resp::Push(items) => items,
+            other => panic!("not an array: {other:?}"),
+        }
+    }
+
+    /// The text of a bulk or simple string.
+    pub fn text(&self) -> String {
+        match self {
+            Resp::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
+            Resp::Simple(s) | Resp::Error(s) => s.clone(),
+            other => panic!("not a string: {other:?}"),
+        }
+    }
+}
+
+impl Raw {
+    /// Reads one whole value (5 s per piece at most).
+    pub async fn read_value(&mut self) -> Resp {
+        let line = self.read_line().await;
+        let (kind, rest) = line.trim_end_matches("\r\n").split_at(1);
+        let count = || rest.parse::<i64>().expect("a length");
+        match kind {
+            "+" => Resp::Simple(rest.to_string()),
+            "-" => Resp::Error(rest.to_string()),
+            ":" => Resp::Int(count()),
+            "_" => Resp::Null,
+            "$" if count() < 0 => Resp::Null,
+            "$" => {
+                let body = self.read_exact_len(count() as usize + 2).await;
+                Resp::Bulk(body[..body.len() - 2].to_vec())
+            }
+            "*" if count() < 0 => Resp::Null,
+            "*" | ">" => {
+                let mut items = Vec::new();
+                for _ in 0..count() {
+                    items.push(Box::pin(self.read_value()).await);
+                }
+                if kind == "*" {
+                    Resp::Array(items)
+                } else {
+                    Resp::Push(items)
+                }
+            }
+            "%" => {
+                let mut pairs = Vec::new();
+                for _ in 0..count() {
+                    let key = Box::pin(self.read_value()).await;
+                    let value = Box::pin(self.read_value()).await;
+                    pairs.push((key, value));
+                }
+                Resp::Map(pairs)
+            }
+            other => panic!("unexpected RESP type {other:?} in {line:?}"),
+        }
+    }
+
+    /// Sends a command and reads its one reply.
+    pub async fn call(&mut self, args: &[&str]) -> Resp {
+        self.send(&cmd(args)).await;
+        self.read_value().await
+    }
+
+    /// True if nothing arrives within `wait` (for asserting silence).
+    pub async fn is_silent_for(&mut self, wait: Duration) -> bool {
+        use tokio::io::AsyncReadExt;
+        let mut byte = [0u8; 1];
+        tokio::time::timeout(wait, self.stream.read(&mut byte))
+            .await
+            .is_err()
+    }
 }
