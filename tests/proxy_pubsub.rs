@@ -7,18 +7,18 @@
 mod support;
 
 use std::time::Duration;
-use support::{cmd, Proxy, Raw, RedisServer, Resp};
+use support::{cmd, Proxy, Raw, Resp};
 
-/// Channels subscribed on `server`, asked of the server directly.
-async fn channels_on(server: &RedisServer) -> Vec<String> {
-    let mut con = server.conn().await;
-    let mut names: Vec<String> = redis::cmd("PUBSUB")
-        .arg("CHANNELS")
-        .query_async(&mut con)
-        .await
-        .unwrap();
-    names.sort();
-    names
+/// SUBSCRIBE to every one of `channels` at once; the confirmations, in order.
+async fn subscribe_all(raw: &mut Raw, channels: &[String]) -> Vec<Resp> {
+    let mut request = vec!["SUBSCRIBE"];
+    request.extend(channels.iter().map(String::as_str));
+    raw.send(&cmd(&request)).await;
+    let mut confirmations = Vec::new();
+    for _ in channels {
+        confirmations.push(raw.read_value().await);
+    }
+    confirmations
 }
 
 /// A message push or array: its kind, channel and payload (pattern dropped).
@@ -44,18 +44,15 @@ async fn channels_live_on_their_own_server_and_messages_arrive_once() {
     let proxy = Proxy::over_redis(3, "").await;
     let mut sub = Raw::connect(proxy.addr).await;
     let channels: Vec<String> = (0..24).map(|i| format!("chan:{i}")).collect();
-    let mut request = vec!["SUBSCRIBE"];
-    request.extend(channels.iter().map(String::as_str));
-    sub.send(&cmd(&request)).await;
-    for (i, channel) in channels.iter().enumerate() {
-        let want = confirmation("subscribe", Some(channel), i as i64 + 1);
-        assert_eq!(sub.read_value().await, want);
+    let confirmations = subscribe_all(&mut sub, &channels).await;
+    for (i, (channel, got)) in channels.iter().zip(confirmations).enumerate() {
+        assert_eq!(got, confirmation("subscribe", Some(channel), i as i64 + 1));
     }
     // Each channel is subscribed on exactly one server, and more than one is used.
     let mut seen = Vec::new();
     let mut used = 0;
     for server in &proxy.redis {
-        let names = channels_on(server).await;
+        let names = server.pubsub_channels().await;
         used += usize::from(!names.is_empty());
         seen.extend(names);
     }
@@ -65,15 +62,11 @@ async fn channels_live_on_their_own_server_and_messages_arrive_once() {
     assert_eq!(seen, want);
     assert!(used >= 2, "all channels landed on one server");
 
-    let mut publisher = proxy.conn().await;
+    let mut publisher = Raw::connect(proxy.addr).await;
     for channel in &channels {
-        let receivers: i64 = redis::cmd("PUBLISH")
-            .arg(channel)
-            .arg(format!("to {channel}"))
-            .query_async(&mut publisher)
-            .await
-            .unwrap();
-        assert_eq!(receivers, 1, "PUBLISH {channel} reaches its one subscriber");
+        let payload = format!("to {channel}");
+        let receivers = publisher.call(&["PUBLISH", channel, &payload]).await;
+        assert_eq!(receivers, Resp::Int(1), "{channel} has one subscriber");
     }
     let mut got = Vec::new();
     for _ in &channels {
@@ -97,26 +90,17 @@ async fn a_pattern_gets_each_message_once_from_whichever_server_has_it() {
         sub.call(&["PSUBSCRIBE", "news.*"]).await,
         confirmation("psubscribe", Some("news.*"), 1)
     );
-    let mut publisher = proxy.conn().await;
+    let mut publisher = Raw::connect(proxy.addr).await;
     for i in 0..30 {
-        let receivers: i64 = redis::cmd("PUBLISH")
-            .arg(format!("news.{i}"))
-            .arg(i)
-            .query_async(&mut publisher)
-            .await
-            .unwrap();
-        assert_eq!(receivers, 1, "published on one server only");
+        let (channel, payload) = (format!("news.{i}"), i.to_string());
+        let receivers = publisher.call(&["PUBLISH", &channel, &payload]).await;
+        assert_eq!(receivers, Resp::Int(1), "published on one server only");
     }
     // A marker published on each server directly proves the pattern is on every
     // server and, arriving after that server's messages, that all of them are in.
     for server in &proxy.redis {
-        let mut direct = server.conn().await;
-        let _: i64 = redis::cmd("PUBLISH")
-            .arg("news.marker")
-            .arg(server.addr.to_string())
-            .query_async(&mut direct)
-            .await
-            .unwrap();
+        let mut direct = Raw::connect(server.addr).await;
+        direct.call(&["PUBLISH", "news.marker", "-"]).await;
     }
     let mut payloads = Vec::new();
     let mut markers = 0;
@@ -142,15 +126,10 @@ async fn hash_tags_keep_channels_together() {
     let proxy = Proxy::over_redis(3, "hash_tag: \"{}\"").await;
     let mut sub = Raw::connect(proxy.addr).await;
     let channels: Vec<String> = (0..10).map(|i| format!("{{room}}:{i}")).collect();
-    let mut request = vec!["SUBSCRIBE"];
-    request.extend(channels.iter().map(String::as_str));
-    sub.send(&cmd(&request)).await;
-    for _ in &channels {
-        sub.read_value().await;
-    }
+    subscribe_all(&mut sub, &channels).await;
     let mut holders = 0;
     for server in &proxy.redis {
-        let names = channels_on(server).await;
+        let names = server.pubsub_channels().await;
         if !names.is_empty() {
             holders += 1;
             assert_eq!(names.len(), channels.len());
@@ -231,12 +210,7 @@ async fn unsubscribing_from_everything_releases_the_subscriber_connections() {
     }
     let mut raw = Raw::connect(proxy.addr).await;
     let channels: Vec<String> = (0..12).map(|i| format!("c{i}")).collect();
-    let mut request = vec!["SUBSCRIBE"];
-    request.extend(channels.iter().map(String::as_str));
-    raw.send(&cmd(&request)).await;
-    for _ in &channels {
-        raw.read_value().await;
-    }
+    subscribe_all(&mut raw, &channels).await;
     assert_eq!(
         raw.call(&["PSUBSCRIBE", "p*"]).await,
         confirmation("psubscribe", Some("p*"), 13)
@@ -336,12 +310,7 @@ async fn pubsub_introspection_combines_every_server() {
     let mut one = Raw::connect(proxy.addr).await;
     let mut two = Raw::connect(proxy.addr).await;
     let channels: Vec<String> = (0..9).map(|i| format!("t{i}")).collect();
-    let mut request = vec!["SUBSCRIBE"];
-    request.extend(channels.iter().map(String::as_str));
-    one.send(&cmd(&request)).await;
-    for _ in &channels {
-        one.read_value().await;
-    }
+    subscribe_all(&mut one, &channels).await;
     two.call(&["SUBSCRIBE", "t0"]).await;
     one.call(&["PSUBSCRIBE", "x*"]).await;
     two.call(&["PSUBSCRIBE", "x*"]).await;

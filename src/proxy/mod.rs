@@ -4,6 +4,7 @@
 //! - [`ring`]: the pure key-hash → server map (ketama, modula, random).
 //! - [`pool`]: a pool at run time — servers, connections, health, the live ring.
 //! - [`backend`]: pipelined, multiplexed connections to one server.
+//! - [`connect`]: opening and preparing a server connection.
 //! - [`route`]: where a request goes (one server, split per key, every server).
 //! - [`merge`]: how the replies of several servers become one.
 //! - [`subscriber`]: a subscribed client's own connection to one server.
@@ -12,6 +13,7 @@
 //! - [`stats`]: twemproxy's counters and stats JSON.
 
 pub mod backend;
+pub mod connect;
 pub mod hash;
 pub mod local;
 pub mod merge;

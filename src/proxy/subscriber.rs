@@ -33,7 +33,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
-use super::backend::{self, encode_command, BackendError, Endpoint, Reply};
+use super::backend::{BackendError, Endpoint, Reply};
+use super::connect::{self, encode_command};
 use crate::resp::{Decoder, Frame};
 
 /// What a subscriber connection tells the session's writer.
@@ -156,8 +157,8 @@ impl Subscriber {
 }
 
 /// Opens the connection: the pool's handshake, then `HELLO 3`.
-async fn connect(endpoint: &Endpoint) -> Result<(TcpStream, BytesMut), BackendError> {
-    let mut socket = backend::connect(endpoint).await?;
+async fn open_resp3(endpoint: &Endpoint) -> Result<(TcpStream, BytesMut), BackendError> {
+    let mut socket = connect::connect(endpoint).await?;
     let mut hello = BytesMut::new();
     encode_command(&[b"HELLO", b"3"], &mut hello);
     socket
@@ -165,7 +166,7 @@ async fn connect(endpoint: &Endpoint) -> Result<(TcpStream, BytesMut), BackendEr
         .await
         .map_err(|e| BackendError::Io(e.to_string()))?;
     let mut buf = BytesMut::new();
-    let reply = backend::read_frame(&mut socket, &mut Decoder::default(), &mut buf).await?;
+    let reply = connect::read_frame(&mut socket, &mut Decoder::default(), &mut buf).await?;
     if let Frame::Error(text) = reply {
         return Err(BackendError::Handshake(format!(
             "server refused HELLO 3 (pub/sub through shardcar needs RESP3, Redis 6 or later): {}",
@@ -241,7 +242,7 @@ struct Task {
 
 impl Task {
     async fn run(mut self, endpoint: Endpoint, mut queue: mpsc::UnboundedReceiver<Command>) {
-        let (socket, mut buf) = match connect(&endpoint).await {
+        let (socket, mut buf) = match open_resp3(&endpoint).await {
             Ok(connected) => connected,
             Err(err) => return self.lost(err).await,
         };

@@ -1,6 +1,14 @@
 //! Test helpers: real servers on ephemeral ports, driven by real clients.
 #![allow(dead_code, unreachable_pub)]
 
+mod redis_server;
+mod resp;
+
+#[allow(unused_imports)]
+pub use redis_server::RedisServer;
+#[allow(unused_imports)]
+pub use resp::Resp;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -126,6 +134,13 @@ impl Raw {
         );
     }
 
+    /// Sends each command in turn and asserts its exact reply: a table of steps.
+    pub async fn exchange(&mut self, steps: &[(&[&str], &str)]) {
+        for (args, reply) in steps {
+            self.roundtrip(&cmd(args), reply.as_bytes()).await;
+        }
+    }
+
     /// Reads one line, up to and including CRLF (or 5 s pass).
     pub async fn read_line(&mut self) -> String {
         let mut line = Vec::new();
@@ -237,6 +252,42 @@ impl Proxy {
     pub async fn dedicated(&self) -> redis::aio::Connection {
         self.client().get_async_connection().await.expect("connect")
     }
+
+    /// Index of the backend (engine or redis-server) that owns `key`: a probe
+    /// string written through the proxy, looked for on each backend, removed.
+    pub async fn owner(&self, key: &str) -> usize {
+        let backends: Vec<SocketAddr> = match self.engines.is_empty() {
+            true => self.redis.iter().map(|r| r.addr).collect(),
+            false => self.engines.iter().map(|e| e.addr).collect(),
+        };
+        let mut raw = Raw::connect(self.addr).await;
+        raw.call(&["SET", key, "probe"]).await;
+        let mut found = None;
+        for (i, addr) in backends.into_iter().enumerate() {
+            let mut direct = Raw::connect(addr).await;
+            if direct.call(&["GET", key]).await != Resp::Null {
+                found = Some(i);
+            }
+        }
+        raw.call(&["GETDEL", key]).await;
+        found.expect("an owner")
+    }
+
+    /// Two keys that live on different servers, each with its server's name
+    /// (`shard-N`, as `over_engines` and `over_redis` name them).
+    pub async fn keys_apart(&self) -> [(String, String); 2] {
+        let first = "apart:0".to_string();
+        let home = self.owner(&first).await;
+        for i in 1..100 {
+            let key = format!("apart:{i}");
+            let other = self.owner(&key).await;
+            if other != home {
+                let names = (format!("shard-{home}"), format!("shard-{other}"));
+                return [(first, names.0), (key, names.1)];
+            }
+        }
+        panic!("every key on one server");
+    }
 }
 
 impl Drop for Proxy {
@@ -260,203 +311,4 @@ pub fn pool_yaml(servers: &[String], extra: &str) -> String {
         yaml.push_str(&format!("    - {s}\n"));
     }
     yaml
-}
-
-/// A real `redis-server` on a free port, with no persistence, killed on drop.
-pub struct RedisServer {
-    pub addr: SocketAddr,
-    child: std::process::Child,
-}
-
-impl RedisServer {
-    /// Starts one and waits until it answers PING (up to 10 s). A port taken
-    /// between choosing it and the server binding it is retried with another.
-    pub async fn start() -> RedisServer {
-        for _ in 0..5 {
-            let port = free_port().await;
-            let mut child = std::process::Command::new("redis-server")
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--save", "", "--appendonly", "no"])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .expect("redis-server is installed");
-            let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-            if wait_for_pong(addr, &mut child).await {
-                return RedisServer { addr, child };
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("redis-server did not start");
-    }
-
-    /// A `redis` crate client.
-    pub fn client(&self) -> redis::Client {
-        redis::Client::open(format!("redis://{}/", self.addr)).expect("client")
-    }
-
-    /// A multiplexed async connection.
-    pub async fn conn(&self) -> redis::aio::MultiplexedConnection {
-        self.client()
-            .get_multiplexed_async_connection()
-            .await
-            .expect("connect")
-    }
-
-    /// Clients connected to the server, not counting the ones that only ever
-    /// asked this (an earlier count's connection may not be closed yet).
-    pub async fn clients(&self) -> usize {
-        let mut con = self.conn().await;
-        let list: String = redis::cmd("CLIENT")
-            .arg("LIST")
-            .query_async(&mut con)
-            .await
-            .expect("CLIENT LIST");
-        list.lines()
-            .filter(|line| !line.contains("cmd=client|list"))
-            .count()
-    }
-
-    /// Waits (up to 5 s) until `clients()` is `n`; returns the last count seen.
-    pub async fn wait_for_clients(&self, n: usize) -> usize {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        loop {
-            let count = self.clients().await;
-            if count == n || tokio::time::Instant::now() > deadline {
-                return count;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A port nothing listens on right now (the OS's choice, so never 6379).
-async fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    listener.local_addr().expect("addr").port()
-}
-
-/// Retries PING until the server answers, or it exits, or 10 s pass.
-async fn wait_for_pong(addr: SocketAddr, child: &mut std::process::Child) -> bool {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while tokio::time::Instant::now() < deadline {
-        if matches!(child.try_wait(), Ok(Some(_))) {
-            return false;
-        }
-        if let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await {
-            let mut reply = [0u8; 7];
-            if stream.write_all(b"PING\r\n").await.is_ok()
-                && stream.read_exact(&mut reply).await.is_ok()
-                && &reply == b"+PONG\r\n"
-            {
-                return true;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    false
-}
-
-/// One RESP2/RESP3 value as a test reads it off the wire (independent of the
-/// crate's own decoder).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Resp {
-    Simple(String),
-    Error(String),
-    Int(i64),
-    Bulk(Vec<u8>),
-    Null,
-    Array(Vec<Resp>),
-    Push(Vec<Resp>),
-    Map(Vec<(Resp, Resp)>),
-}
-
-impl Resp {
-    /// A bulk string from text.
-    pub fn bulk(text: &str) -> Resp {
-        Resp::Bulk(text.as_bytes().to_vec())
-    }
-
-    /// The items of an array or a push.
-    pub fn items(&self) -> &[Resp] {
-        match self {
-            Resp::Array(items) | Resp::Push(items) => items,
-            other => panic!("not an array: {other:?}"),
-        }
-    }
-
-    /// The text of a bulk or simple string.
-    pub fn text(&self) -> String {
-        match self {
-            Resp::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
-            Resp::Simple(s) | Resp::Error(s) => s.clone(),
-            other => panic!("not a string: {other:?}"),
-        }
-    }
-}
-
-impl Raw {
-    /// Reads one whole value (5 s per piece at most).
-    pub async fn read_value(&mut self) -> Resp {
-        let line = self.read_line().await;
-        let (kind, rest) = line.trim_end_matches("\r\n").split_at(1);
-        let count = || rest.parse::<i64>().expect("a length");
-        match kind {
-            "+" => Resp::Simple(rest.to_string()),
-            "-" => Resp::Error(rest.to_string()),
-            ":" => Resp::Int(count()),
-            "_" => Resp::Null,
-            "$" if count() < 0 => Resp::Null,
-            "$" => {
-                let body = self.read_exact_len(count() as usize + 2).await;
-                Resp::Bulk(body[..body.len() - 2].to_vec())
-            }
-            "*" if count() < 0 => Resp::Null,
-            "*" | ">" => {
-                let mut items = Vec::new();
-                for _ in 0..count() {
-                    items.push(Box::pin(self.read_value()).await);
-                }
-                if kind == "*" {
-                    Resp::Array(items)
-                } else {
-                    Resp::Push(items)
-                }
-            }
-            "%" => {
-                let mut pairs = Vec::new();
-                for _ in 0..count() {
-                    let key = Box::pin(self.read_value()).await;
-                    let value = Box::pin(self.read_value()).await;
-                    pairs.push((key, value));
-                }
-                Resp::Map(pairs)
-            }
-            other => panic!("unexpected RESP type {other:?} in {line:?}"),
-        }
-    }
-
-    /// Sends a command and reads its one reply.
-    pub async fn call(&mut self, args: &[&str]) -> Resp {
-        self.send(&cmd(args)).await;
-        self.read_value().await
-    }
-
-    /// True if nothing arrives within `wait` (for asserting silence).
-    pub async fn is_silent_for(&mut self, wait: Duration) -> bool {
-        use tokio::io::AsyncReadExt;
-        let mut byte = [0u8; 1];
-        tokio::time::timeout(wait, self.stream.read(&mut byte))
-            .await
-            .is_err()
-    }
 }

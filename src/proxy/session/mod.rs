@@ -17,6 +17,7 @@
 //! watches the client's socket, so a client that leaves is noticed.
 
 mod pubsub;
+mod subscriptions;
 mod txn;
 mod writer;
 
@@ -36,7 +37,7 @@ use super::route::{self, Plan, Split};
 use super::stats::{self, ProcessStats};
 use crate::command::CommandSpec;
 use crate::resp::{Decoder, Frame, Protocol, Request};
-use pubsub::Subscriptions;
+use subscriptions::Subscriptions;
 use txn::Txn;
 use writer::Pending;
 
@@ -260,7 +261,7 @@ impl Session {
         request: &Request,
         private: bool,
     ) -> Result<(), End> {
-        if pubsub::is_publish(&request.args[0]) && self.subs.is_connected(server) {
+        if subscriptions::is_publish(&request.args[0]) && self.subs.is_connected(server) {
             return self.publish(server, request).await;
         }
         let bytes = request.to_resp();
