@@ -92,7 +92,10 @@ async fn unroutable_commands_answer_an_error_and_keep_the_connection() {
     raw.roundtrip(&cmd(&["PING"]), b"+PONG\r\n").await;
     raw.send(&cmd(&["FLUSHALL"])).await;
     let reply = raw.read_line().await;
-    assert!(reply.starts_with("-ERR shardcar: FLUSHALL is disabled"), "{reply}");
+    assert!(
+        reply.starts_with("-ERR shardcar: FLUSHALL is disabled"),
+        "{reply}"
+    );
     raw.roundtrip(&cmd(&["ECHO", "still here"]), b"$10\r\nstill here\r\n")
         .await;
 }
@@ -126,7 +129,10 @@ async fn same_shard_commands_need_their_keys_together() {
         let _: () = con.set("plain0", 1).await.unwrap();
     }
     let err = found.expect("some pair of keys lives on two servers");
-    assert!(err.contains("CROSSSLOT") && err.contains("shard-"), "{err}");
+    assert!(
+        err.to_lowercase().contains("crossslot") && err.contains("shard-"),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -24,6 +24,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot, Notify};
 
 pub use super::connect::{connect, encode_command};
+use super::stats::{self, ServerStats};
 use crate::resp::{Decoder, Frame};
 
 /// Largest batch written at once; more waits for the next write.
@@ -95,6 +96,8 @@ pub struct Endpoint {
     pub connect_timeout: Option<Duration>,
     /// SO_KEEPALIVE (`tcpkeepalive`).
     pub keepalive: bool,
+    /// The server's counters: open connections, EOFs, reply bytes.
+    pub stats: Arc<ServerStats>,
 }
 
 /// A lazily (re)connected, shared connection to one server.
@@ -228,25 +231,35 @@ async fn run(
             return Err(err);
         }
     };
+    stats::incr(&endpoint.stats.server_connections);
     let (reader, writer) = socket.into_split();
     let (slots_tx, mut slots_rx) = mpsc::unbounded_channel::<oneshot::Sender<Reply>>();
     let mut waiting = VecDeque::new();
+    // A reset (after a timeout) both notifies `close` and may drop the link's
+    // last sender, which ends `write_loop` too: `closed` is polled first so that
+    // every request still held fails as timed out (or aborted), not as "closed".
     let result = {
-        let reading = read_loop(reader, &mut slots_rx, &mut waiting);
+        let reading = read_loop(reader, &mut slots_rx, &mut waiting, &endpoint.stats);
         tokio::pin!(reading, closed);
         tokio::select! {
+            biased;
+            err = &mut closed => Err(err),
             // The queue closed: the reader still delivers what is owed, then ends.
             r = write_loop(writer, &mut queue, slots_tx) => match r {
                 Ok(()) => tokio::select! {
-                    r = &mut reading => r,
+                    biased;
                     err = &mut closed => Err(err),
+                    r = &mut reading => r,
                 },
                 Err(err) => Err(err),
             },
             r = &mut reading => r,
-            err = &mut closed => Err(err),
         }
     };
+    endpoint
+        .stats
+        .server_connections
+        .fetch_sub(1, Ordering::Relaxed);
     let Err(err) = result else {
         return Ok(());
     };
@@ -302,6 +315,7 @@ async fn read_loop(
     mut reader: tokio::net::tcp::OwnedReadHalf,
     slots: &mut mpsc::UnboundedReceiver<oneshot::Sender<Reply>>,
     waiting: &mut VecDeque<oneshot::Sender<Reply>>,
+    counters: &ServerStats,
 ) -> Result<(), BackendError> {
     let mut decoder = Decoder::default();
     let mut buf = BytesMut::with_capacity(16 * 1024);
@@ -314,9 +328,13 @@ async fn read_loop(
             },
             read = reader.read_buf(&mut buf) => {
                 if read.map_err(|e| BackendError::from_io(&e))? == 0 {
+                    stats::incr(&counters.server_eof);
                     return Err(BackendError::Io("Connection closed by server".into()));
                 }
-                deliver(&mut decoder, &mut buf, slots, waiting)?;
+                let before = buf.len();
+                let delivered = deliver(&mut decoder, &mut buf, slots, waiting);
+                stats::add(&counters.response_bytes, (before - buf.len()) as u64);
+                delivered?;
             }
         }
     }

@@ -35,6 +35,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::backend::{BackendError, Endpoint, Reply};
 use super::connect::{self, encode_command};
+use super::stats::{self, ServerStats};
 use crate::resp::{Decoder, Frame};
 
 /// What a subscriber connection tells the session's writer.
@@ -226,6 +227,25 @@ fn delivery_of(items: &[Frame]) -> Option<(Delivery, &Bytes, &Bytes)> {
     Some((delivery, bulk(1)?, bulk(2)?))
 }
 
+/// Counts a subscriber connection in its server's `server_connections` while
+/// it is open, as the pool's own connections are counted.
+struct OpenConnection(std::sync::Arc<ServerStats>);
+
+impl OpenConnection {
+    fn count(endpoint: &Endpoint) -> OpenConnection {
+        stats::incr(&endpoint.stats.server_connections);
+        OpenConnection(std::sync::Arc::clone(&endpoint.stats))
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0
+            .server_connections
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 struct Task {
     server: usize,
     name: String,
@@ -246,6 +266,7 @@ impl Task {
             Ok(connected) => connected,
             Err(err) => return self.lost(err).await,
         };
+        let _open = OpenConnection::count(&endpoint);
         let (mut reader, mut writer) = socket.into_split();
         let mut decoder = Decoder::default();
         let result = loop {

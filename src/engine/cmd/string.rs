@@ -14,7 +14,6 @@ mod counter;
 mod expire;
 mod get;
 mod lcs;
-mod long_double;
 mod range;
 mod set;
 

@@ -181,7 +181,7 @@ impl Session {
                 Ok(None) => return Ok(()),
                 Err(err) => {
                     stats::incr(&self.client.pool.stats.client_err);
-                    self.reply(Frame::error(err.reply_text())).await?;
+                    self.reply(err.to_frame()).await?;
                     self.push(Pending::Close).await?;
                     return Err(End::Quit);
                 }

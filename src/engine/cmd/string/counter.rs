@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 
-use super::long_double::LongDouble;
+use super::super::long_double::LongDouble;
 use crate::engine::cmd::args;
 use crate::engine::cmd::{CmdError, CmdResult, Ctx};
 use crate::engine::value::{Str, Value};
