@@ -302,6 +302,9 @@ async fn noecho_keeps_a_publishers_own_messages_from_itself() {
     assert_eq!((replies, echoes), (1, 2));
     let bad = me.call(&["CLIENT", "NOECHO", "MAYBE"]).await;
     assert_eq!(bad, Resp::Error("ERR syntax error".into()));
+    let short = me.call(&["CLIENT", "NOECHO"]).await;
+    let want = "ERR wrong number of arguments for 'client|noecho' command";
+    assert_eq!(short, Resp::Error(want.into()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -200,6 +200,7 @@ fn client_command(client: &mut Client, args: &[Bytes]) -> Frame {
             }
             None => Frame::error("ERR syntax error"),
         },
+        ("noecho", _) => Frame::error("ERR wrong number of arguments for 'client|noecho' command"),
         ("setinfo", 4) | ("no-evict", 3) | ("no-touch", 3) => Frame::ok(),
         _ => Frame::error(format!(
             "ERR shardcar: CLIENT {} is not supported by the proxy",

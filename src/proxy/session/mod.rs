@@ -261,7 +261,7 @@ impl Session {
         request: &Request,
         private: bool,
     ) -> Result<(), End> {
-        if subscriptions::is_publish(&request.args[0]) && self.subs.is_connected(server) {
+        if self.subs.is_connected(server) && subscriptions::is_publish(&request.args[0]) {
             return self.publish(server, request).await;
         }
         let bytes = request.to_resp();
@@ -304,8 +304,8 @@ impl Session {
     ) -> Result<oneshot::Receiver<super::backend::Reply>, End> {
         let lane = if private { Lane::Private } else { Lane::Shared };
         self.enter(server, lane).await?;
-        let target = Arc::clone(&self.client.pool.servers[server]);
-        count_request(&target, bytes.len());
+        let target = &self.client.pool.servers[server];
+        count_request(target, bytes.len());
         Ok(if private {
             self.private
                 .entry(server)

@@ -116,7 +116,7 @@ impl Subscriptions {
 
     /// True while the client has a subscriber connection to `server`.
     pub(super) fn is_connected(&self, server: usize) -> bool {
-        self.conns.contains_key(&server)
+        !self.conns.is_empty() && self.conns.contains_key(&server)
     }
 
     /// The error for a command a subscribed RESP2 client may not send.
