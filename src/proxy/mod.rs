@@ -4,19 +4,25 @@
 //! - [`ring`]: the pure key-hash → server map (ketama, modula, random).
 //! - [`pool`]: a pool at run time — servers, connections, health, the live ring.
 //! - [`backend`]: pipelined, multiplexed connections to one server.
+//! - [`connect`]: opening and preparing a server connection.
 //! - [`route`]: where a request goes (one server, split per key, every server).
+//! - [`merge`]: how the replies of several servers become one.
+//! - [`subscriber`]: a subscribed client's own connection to one server.
 //! - [`session`]: one client: requests in, replies out in request order.
 //! - [`local`]: commands the proxy answers itself.
 //! - [`stats`]: twemproxy's counters and stats JSON.
 
 pub mod backend;
+pub mod connect;
 pub mod hash;
 pub mod local;
+pub mod merge;
 pub mod pool;
 pub mod ring;
 pub mod route;
 pub mod session;
 pub mod stats;
+pub mod subscriber;
 
 use std::future::Future;
 use std::net::SocketAddr;
