@@ -18,6 +18,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use crate::resp::{Decoder, Frame};
+use crate::telemetry::proxy::{Pipelined, ServerMetrics};
 
 /// Largest batch written at once; more waits for the next write.
 const MAX_BATCH_BYTES: usize = 256 * 1024;
@@ -83,7 +84,12 @@ pub struct Endpoint {
     pub connect_timeout: Option<Duration>,
     /// SO_KEEPALIVE (`tcpkeepalive`).
     pub keepalive: bool,
+    /// The server's metrics.
+    pub metrics: Arc<ServerMetrics>,
 }
+
+/// A reply slot, in request order, with the request's place in the pipeline.
+type Slot = (oneshot::Sender<Reply>, Pipelined);
 
 /// A lazily (re)connected, shared connection to one server.
 #[derive(Debug)]
@@ -192,17 +198,18 @@ async fn run(
             return Err(err);
         }
     };
+    let _open = endpoint.metrics.connected();
     let (reader, writer) = socket.into_split();
-    let (slots_tx, mut slots_rx) = mpsc::unbounded_channel::<oneshot::Sender<Reply>>();
+    let (slots_tx, mut slots_rx) = mpsc::unbounded_channel::<Slot>();
     let result = tokio::select! {
-        r = write_loop(writer, &mut queue, slots_tx) => r,
-        r = read_loop(reader, &mut slots_rx) => r,
+        r = write_loop(writer, &mut queue, slots_tx, &endpoint.metrics) => r,
+        r = read_loop(reader, &mut slots_rx, &endpoint.metrics) => r,
         _ = close.notified() => Err(BackendError::Timeout),
     };
     let err = result
         .err()
         .unwrap_or_else(|| BackendError::Io("Connection closed".into()));
-    while let Ok(slot) = slots_rx.try_recv() {
+    while let Ok((slot, _)) = slots_rx.try_recv() {
         let _ = slot.send(Err(err.clone()));
     }
     fail_queue(&mut queue, &err);
@@ -292,7 +299,8 @@ async fn read_frame(
 async fn write_loop(
     mut writer: tokio::net::tcp::OwnedWriteHalf,
     queue: &mut mpsc::UnboundedReceiver<Job>,
-    slots: mpsc::UnboundedSender<oneshot::Sender<Reply>>,
+    slots: mpsc::UnboundedSender<Slot>,
+    metrics: &Arc<ServerMetrics>,
 ) -> Result<(), BackendError> {
     let mut batch = BytesMut::with_capacity(16 * 1024);
     while let Some(first) = queue.recv().await {
@@ -301,7 +309,7 @@ async fn write_loop(
             batch.extend_from_slice(&job.request);
             // The slot goes to the reader before the bytes go out, so a reply can
             // never arrive before its slot.
-            if slots.send(job.reply).is_err() {
+            if slots.send((job.reply, metrics.pipelined())).is_err() {
                 return Err(BackendError::Io("Connection closed".into()));
             }
             if batch.len() < MAX_BATCH_BYTES {
@@ -319,7 +327,8 @@ async fn write_loop(
 
 async fn read_loop(
     mut reader: tokio::net::tcp::OwnedReadHalf,
-    slots: &mut mpsc::UnboundedReceiver<oneshot::Sender<Reply>>,
+    slots: &mut mpsc::UnboundedReceiver<Slot>,
+    metrics: &ServerMetrics,
 ) -> Result<(), BackendError> {
     let mut decoder = Decoder::default();
     let mut buf = BytesMut::with_capacity(16 * 1024);
@@ -331,15 +340,17 @@ async fn read_loop(
         if n == 0 {
             return Err(BackendError::Io("Connection closed by server".into()));
         }
+        metrics.received(n);
         loop {
             let frame = match decoder.decode(&mut buf) {
                 Ok(Some(frame)) => frame,
                 Ok(None) => break,
                 Err(err) => return Err(BackendError::Protocol(err.to_string())),
             };
-            let Ok(slot) = slots.try_recv() else {
+            let Ok((slot, pipelined)) = slots.try_recv() else {
                 return Err(BackendError::Protocol("a reply nobody asked for".into()));
             };
+            pipelined.answered();
             // The requester may have given up (timeout): the reply is dropped.
             let _ = slot.send(Ok(frame));
         }

@@ -15,6 +15,7 @@ use super::hash::{hash_tagged_key, HashKind};
 use super::ring::{Distribution, Ring, ServerSpec};
 use super::stats::{PoolStats, ServerStats};
 use crate::config::{self, Ranges, ServerAddr};
+use crate::telemetry::proxy::{PoolMetrics, ServerMetrics};
 
 /// One backend server of a pool.
 #[derive(Debug)]
@@ -33,6 +34,8 @@ pub struct Server {
     ejected_until: AtomicU64,
     /// twemproxy's per-server counters.
     pub stats: ServerStats,
+    /// Prometheus metrics (also held by its connections' endpoint).
+    pub metrics: Arc<ServerMetrics>,
 }
 
 impl Server {
@@ -70,6 +73,8 @@ pub struct Pool {
     pub ejects: AtomicU64,
     /// twemproxy's per-pool counters.
     pub stats: PoolStats,
+    /// Prometheus metrics.
+    pub metrics: Arc<PoolMetrics>,
     /// Index for RANDOMKEY-style picks.
     round_robin: AtomicUsize,
 }
@@ -99,6 +104,7 @@ impl Pool {
             next_rebuild: AtomicU64::new(u64::MAX),
             ejects: AtomicU64::new(0),
             stats: PoolStats::default(),
+            metrics: Arc::new(PoolMetrics::new(&cfg.name)),
             round_robin: AtomicUsize::new(0),
             cfg,
         }
@@ -159,7 +165,9 @@ impl Pool {
             .store(now_ms() * 1000, Ordering::Relaxed);
         self.ejects.fetch_add(1, Ordering::Relaxed);
         self.next_rebuild.fetch_min(until, Ordering::Relaxed);
-        tracing::warn!(pool = %self.cfg.name, server = %server.name, failures, "server ejected");
+        server
+            .metrics
+            .ejected(failures, self.cfg.server_retry_timeout);
         self.rebuild();
     }
 
@@ -177,7 +185,7 @@ impl Pool {
             if until != 0 && until <= now {
                 server.ejected_until.store(0, Ordering::Relaxed);
                 server.failures.store(0, Ordering::Relaxed);
-                tracing::info!(pool = %self.cfg.name, server = %server.name, "server re-admitted");
+                server.metrics.readmitted();
             } else if until != 0 {
                 next = next.min(until);
             }
@@ -189,6 +197,13 @@ impl Pool {
     fn rebuild(&self) {
         self.ring
             .store(Arc::new(build_ring(self.distribution, &self.servers)));
+    }
+
+    /// Servers in the ring now; servers whose retry time has come count as live
+    /// (they are re-admitted here, as a request would).
+    pub fn live_servers(&self) -> usize {
+        self.readmit_due();
+        self.servers.iter().filter(|s| !s.is_ejected()).count()
     }
 
     /// The pool's request timeout, if any.
@@ -218,7 +233,10 @@ fn server(cfg: &config::Pool, server: &config::Server) -> Server {
         // Replaced by the engine's address when the process starts its shards.
         ServerAddr::Embedded => server.addr.to_string(),
     };
+    let name = server.ketama_name();
+    let metrics = Arc::new(ServerMetrics::new(&cfg.name, &name));
     let endpoint = Endpoint {
+        metrics: Arc::clone(&metrics),
         addr: addr.clone(),
         auth: cfg.redis_auth.clone(),
         db: cfg.redis_db,
@@ -229,12 +247,13 @@ fn server(cfg: &config::Pool, server: &config::Server) -> Server {
         .map(|_| Link::new(endpoint.clone()))
         .collect();
     Server {
-        name: server.ketama_name(),
+        name,
         addr,
         weight: server.weight,
         links,
         failures: AtomicU32::new(0),
         ejected_until: AtomicU64::new(0),
         stats: ServerStats::default(),
+        metrics,
     }
 }

@@ -21,6 +21,7 @@ use super::pool::Pool;
 use super::route::{self, Plan, Split};
 use super::stats::{self, ProcessStats};
 use crate::resp::{self, Decoder, Frame, Protocol, Request};
+use crate::telemetry::proxy::{ErrorKind, Timer};
 
 /// Replies a client may have outstanding before the proxy stops reading from it.
 const MAX_PENDING: usize = 16 * 1024;
@@ -34,7 +35,7 @@ enum Pending {
     Backend {
         server: usize,
         reply: oneshot::Receiver<Reply>,
-        sent: Instant,
+        sent: Timer,
         /// Private connections (blocking commands) have no timeout.
         timed: bool,
     },
@@ -42,7 +43,7 @@ enum Pending {
     Split {
         split: Split,
         replies: Vec<oneshot::Receiver<Reply>>,
-        sent: Instant,
+        sent: Timer,
     },
     /// Encode later replies with this protocol (HELLO).
     Protocol(Protocol),
@@ -95,9 +96,10 @@ pub async fn serve(socket: TcpStream, id: u64, pool: Arc<Pool>, process: Arc<Pro
                 stats::incr(&pool.stats.client_eof);
                 break;
             }
-            Ok(_) => {}
+            Ok(n) => pool.metrics.client_received(n),
             Err(_) => {
                 stats::incr(&pool.stats.client_err);
+                pool.metrics.error(ErrorKind::Client);
                 break;
             }
         }
@@ -129,6 +131,7 @@ impl Session {
                 Ok(None) => return true,
                 Err(err) => {
                     stats::incr(&self.client.pool.stats.client_err);
+                    self.client.pool.metrics.error(ErrorKind::Protocol);
                     self.push(Pending::Ready(Frame::error(err.reply_text())))
                         .await;
                     self.push(Pending::Close).await;
@@ -143,7 +146,9 @@ impl Session {
     }
 
     async fn handle(&mut self, request: Request) -> bool {
+        self.client.pool.metrics.request(&request.args[0]);
         if !self.client.authenticated && !local::allowed_before_auth(&request.args[0]) {
+            self.client.pool.metrics.error(ErrorKind::Client);
             return self
                 .push(Pending::Ready(Frame::error(
                     "NOAUTH Authentication required.",
@@ -152,7 +157,7 @@ impl Session {
         }
         let pool = Arc::clone(&self.client.pool);
         let pending = match route::plan(&pool, &request.args) {
-            Plan::Reply(frame) => Pending::Ready(frame),
+            Plan::Reply(frame) => Pending::Ready(pool.metrics.immediate(frame)),
             Plan::Local(spec) => {
                 let (frame, effect) = local::handle(&mut self.client, spec, &request.args);
                 self.push(Pending::Ready(frame)).await;
@@ -181,7 +186,7 @@ impl Session {
                 Pending::Split {
                     split,
                     replies,
-                    sent: Instant::now(),
+                    sent: pool.metrics.start(&request.args[0]),
                 }
             }
         };
@@ -207,7 +212,7 @@ impl Session {
         Pending::Backend {
             server,
             reply,
-            sent: Instant::now(),
+            sent: pool.metrics.start(&request.args[0]),
             timed: !private,
         }
     }
@@ -216,6 +221,7 @@ impl Session {
 fn count_request(server: &super::pool::Server, bytes: usize) {
     stats::incr(&server.stats.requests);
     stats::add(&server.stats.request_bytes, bytes as u64);
+    server.metrics.request(bytes);
 }
 
 /// Resolves pending replies in order and writes them.
@@ -263,7 +269,7 @@ async fn write_replies(
                         if flush(&mut writer, &mut out).await.is_err() {
                             return;
                         }
-                        let deadline = pool.timeout().filter(|_| timed).map(|t| sent + t);
+                        let deadline = pool.timeout().filter(|_| timed).map(|t| sent.at() + t);
                         await_reply(reply, deadline).await
                     }
                 };
@@ -277,7 +283,7 @@ async fn write_replies(
                 if flush(&mut writer, &mut out).await.is_err() {
                     return;
                 }
-                let deadline = pool.timeout().map(|t| sent + t);
+                let deadline = pool.timeout().map(|t| sent.at() + t);
                 let mut frames = Vec::with_capacity(replies.len());
                 for (part, reply) in split.parts.iter().zip(replies) {
                     frames.push(settle(
@@ -290,7 +296,9 @@ async fn write_replies(
                 route::merge(split.merge, &split.parts, frames)
             }
         };
+        let before = out.len();
         resp::encode(&frame, protocol, &mut out);
+        pool.metrics.client_sent(out.len() - before);
         if out.len() > 64 * 1024 && flush(&mut writer, &mut out).await.is_err() {
             return;
         }
@@ -328,6 +336,7 @@ fn settle(pool: &Pool, index: usize, client: u64, reply: Reply) -> Frame {
             frame
         }
         Err(err) => {
+            pool.metrics.backend_error(&server.metrics, &err);
             match err {
                 BackendError::Timeout => {
                     stats::incr(&server.stats.server_timedout);
