@@ -265,7 +265,8 @@ async fn bind_stats(stats: &StatsAddr) -> crate::Result<TcpListener> {
                 ),
             )
         })?;
-    tracing::info!(addr = ?listener.local_addr().ok(), "stats listening");
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "stats listening");
     Ok(listener)
 }
 
@@ -339,7 +340,8 @@ impl Background {
 
     async fn start_admin(&self, addr: &AdminAddr, admin: Admin) -> crate::Result<()> {
         if let Some(listener) = bind_admin(addr).await? {
-            tracing::info!(addr = ?listener.local_addr().ok(), "admin HTTP listening");
+            let addr = listener.local_addr()?;
+            tracing::info!(%addr, "admin HTTP listening");
             self.spawn(admin::serve(listener, Arc::new(admin), self.stopped()));
         }
         Ok(())

@@ -191,6 +191,9 @@ pub async fn run_with(
         task.abort();
         let _ = task.await; // the listener is closed once its task is gone
     }
+    for pool in opts.status.pools() {
+        pool.start_draining();
+    }
     drain(&clients, opts.drain_timeout).await;
     if let Some(stats) = stats {
         stats.abort();

@@ -6,7 +6,7 @@
 //! `server_retry_timeout`, exactly as twemproxy rebuilds its continuum.
 
 use arc_swap::ArcSwap;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -77,6 +77,8 @@ pub struct Pool {
     pub metrics: Arc<PoolMetrics>,
     /// Index for RANDOMKEY-style picks.
     round_robin: AtomicUsize,
+    /// The proxy is shutting down: sessions finish what they have read.
+    draining: AtomicBool,
 }
 
 fn now_ms() -> u64 {
@@ -106,6 +108,7 @@ impl Pool {
             stats: PoolStats::default(),
             metrics: Arc::new(PoolMetrics::new(&cfg.name)),
             round_robin: AtomicUsize::new(0),
+            draining: AtomicBool::new(false),
             cfg,
         }
     }
@@ -204,6 +207,27 @@ impl Pool {
     pub fn live_servers(&self) -> usize {
         self.readmit_due();
         self.servers.iter().filter(|s| !s.is_ejected()).count()
+    }
+
+    /// Marks the pool as shutting down (before its clients are told).
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    /// True once shutdown has begun.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+
+    /// What a session that ends keeps until its last reply is written: its
+    /// private connections while the pool drains (their requests are in flight),
+    /// nothing otherwise (the client left: its blocked requests are dropped).
+    pub fn lingering<T: Default>(&self, private: T) -> T {
+        if self.is_draining() {
+            private
+        } else {
+            T::default()
+        }
     }
 
     /// The pool's request timeout, if any.

@@ -107,8 +107,11 @@ pub async fn serve(socket: TcpStream, id: u64, pool: Arc<Pool>, process: Arc<Pro
             break;
         }
     }
+    // Draining, the client's own connections must outlive the replies they owe.
+    let private = pool.lingering(std::mem::take(&mut session.private));
     drop(session);
     let _ = writing.await;
+    drop(private);
 }
 
 struct Session {
@@ -186,7 +189,7 @@ impl Session {
                 Pending::Split {
                     split,
                     replies,
-                    sent: pool.metrics.start(&request.args[0]),
+                    sent: pool.metrics.start(&request.args[0], true),
                 }
             }
         };
@@ -212,7 +215,7 @@ impl Session {
         Pending::Backend {
             server,
             reply,
-            sent: pool.metrics.start(&request.args[0]),
+            sent: pool.metrics.start(&request.args[0], !private),
             timed: !private,
         }
     }

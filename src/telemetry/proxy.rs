@@ -214,13 +214,15 @@ impl PoolMetrics {
     }
 
     /// Starts timing a forwarded request: in flight until the timer is dropped,
-    /// when its latency is recorded (and logged if slow).
-    pub fn start(self: &Arc<Self>, command: &Bytes) -> Timer {
+    /// when its latency is recorded (and logged if slow) — unless it is not
+    /// `timed`: a blocking command's wait says nothing about the proxy.
+    pub fn start(self: &Arc<Self>, command: &Bytes, timed: bool) -> Timer {
         self.in_flight.increment(1.0);
         Timer {
             metrics: Arc::clone(self),
             started: Instant::now(),
             command: command.clone(),
+            timed,
         }
     }
 }
@@ -234,6 +236,8 @@ pub struct Timer {
     /// The command name as the client sent it; resolved to a table name only
     /// when logged, and never logged as sent.
     command: Bytes,
+    /// False for blocking commands: no latency, no slow log.
+    timed: bool,
 }
 
 impl Timer {
@@ -245,14 +249,17 @@ impl Timer {
 
 impl Drop for Timer {
     fn drop(&mut self) {
+        self.metrics.in_flight.decrement(1.0);
+        if !self.timed {
+            return;
+        }
         let elapsed = self.started.elapsed();
         self.metrics.latency.record(elapsed);
-        self.metrics.in_flight.decrement(1.0);
         if self.metrics.slow_threshold().is_some_and(|t| elapsed >= t) {
             tracing::warn!(
                 pool = %self.metrics.pool,
                 command = command_label(&self.command).1,
-                elapsed_ms = elapsed.as_secs_f64() * 1000.0,
+                elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
                 "slow request"
             );
         }
@@ -561,7 +568,7 @@ mod tests {
     fn guards_count_while_held() {
         let (pool, server, snapshotter) = guards();
         let _held = (
-            pool.start(&Bytes::from_static(b"GET")),
+            pool.start(&Bytes::from_static(b"GET"), true),
             pool.client_connected(),
             server.connected(),
             server.pipelined(),
@@ -579,7 +586,8 @@ mod tests {
     #[test]
     fn guards_give_back_however_they_end() {
         let (pool, server, snapshotter) = guards();
-        drop(pool.start(&Bytes::from_static(b"GET")));
+        drop(pool.start(&Bytes::from_static(b"GET"), true));
+        drop(pool.start(&Bytes::from_static(b"BLPOP"), false));
         drop(pool.client_connected());
         drop(server.connected());
         server.pipelined().answered();
