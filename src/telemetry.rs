@@ -15,6 +15,8 @@
 
 pub mod engine;
 pub mod proxy;
+#[cfg(test)]
+mod testing;
 
 use metrics::Unit;
 use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
