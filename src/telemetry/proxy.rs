@@ -6,6 +6,10 @@
 //! The proxy calls these in one line each; the logic (what counts as which error,
 //! when a request is slow, what an ejection logs) lives here.
 
+mod server;
+
+pub use server::{Pipelined, ServerMetrics};
+
 use bytes::Bytes;
 use metrics::{counter, gauge, histogram, Counter, Gauge, Histogram};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,10 +23,6 @@ use super::{
     PROXY_CLIENT_SENT_BYTES_TOTAL, PROXY_ERRORS_TOTAL, PROXY_IN_FLIGHT_REQUESTS,
     PROXY_REQUESTS_TOTAL, PROXY_REQUEST_DURATION_SECONDS,
 };
-mod server;
-
-pub use server::{Pipelined, ServerMetrics};
-
 use crate::command;
 use crate::proxy::backend::BackendError;
 use crate::resp::Frame;
