@@ -51,8 +51,8 @@ fn sigterm_lets_in_flight_requests_finish_and_exits_0() {
     let admin = proc.admin();
     proc.wait_ready(admin);
     assert_eq!(get(admin, "/healthz"), (200, "ok\n".into()));
+    let sent = Instant::now();
     let mut client = blocked_request(proxy, admin, "2");
-    let signalled = Instant::now();
     proc.signal("TERM");
 
     // Draining: not ready, and no new connections; the admin port still answers.
@@ -75,7 +75,7 @@ fn sigterm_lets_in_flight_requests_finish_and_exits_0() {
         proc.log()
     );
     assert!(
-        signalled.elapsed() >= Duration::from_millis(1500),
+        sent.elapsed() >= Duration::from_millis(1500),
         "exited before the BLPOP ended"
     );
     let log = proc.log();
@@ -135,7 +135,10 @@ fn sigint_on_an_idle_proxy_exits_0_at_once() {
         "exit status {status:?}; log:\n{}",
         proc.log()
     );
-    assert!(signalled.elapsed() < Duration::from_secs(3));
+    assert!(
+        signalled.elapsed() < Duration::from_secs(5),
+        "the idle client held the drain up"
+    );
     assert!(proc.log().contains("signal=\"SIGINT\""), "{}", proc.log());
     assert_eq!(read_to_close(&mut idle), "");
 }
@@ -211,18 +214,18 @@ fn readyz_is_503_while_every_server_of_a_pool_is_ejected() {
         "{line}"
     );
 
-    // After server_retry_timeout the servers are due back: ready again.
+    // After server_retry_timeout the servers are due back: ready again as soon as
+    // one is (each probe re-admits those due, as a request would).
     let back = poll(|| (get(admin, "/readyz").0 == 200).then_some(()));
     assert!(back.is_some(), "never ready again; log:\n{}", proc.log());
     proc.wait_log("server re-admitted");
-    let scrape = Scrape::take(admin);
-    let readmitted = scrape.sum(
-        "shardcar_proxy_server_readmissions_total",
-        &[("pool", "dead")],
-    );
-    assert_eq!(readmitted, 2.0);
-    assert_eq!(
-        scrape.sum("shardcar_proxy_server_ejected", &[("pool", "dead")]),
-        0.0
-    );
+    let dead = [("pool", "dead")];
+    let both = poll(|| {
+        get(admin, "/readyz");
+        let scrape = Scrape::take(admin);
+        let readmitted = scrape.sum("shardcar_proxy_server_readmissions_total", &dead);
+        (readmitted == 2.0).then_some(scrape)
+    })
+    .expect("both servers are re-admitted");
+    assert_eq!(both.sum("shardcar_proxy_server_ejected", &dead), 0.0);
 }

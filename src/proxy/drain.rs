@@ -95,13 +95,15 @@ impl Clients {
         }
         let left: Vec<Open> = self.open.lock().drain().map(|(_, open)| open).collect();
         self.count.send_replace(0);
+        // Sockets first: a session's writer is a task of its own, and once the
+        // socket is shut it cannot send a late error as its session goes.
         for open in &left {
-            if let Some(task) = &open.task {
-                task.abort();
-            }
             if let Some(socket) = &open.socket {
                 let _ = socket.shutdown(Shutdown::Both);
             }
+        }
+        for task in left.iter().filter_map(|open| open.task.as_ref()) {
+            task.abort();
         }
         left.len()
     }
