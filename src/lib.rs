@@ -6,15 +6,20 @@
 //! - [`config`]: the proxy's configuration: twemproxy's `nutcracker.yml`, validated.
 //! - [`engine`]: the bundled Redis-compatible server.
 //! - [`proxy`]: key placement (twemproxy's hashes, ketama/modula/random rings), routing.
-//! - [`up`]: bringing a proxy config up: embedded engine shards, listeners, stats.
+//! - [`up`]: bringing a proxy config up: embedded engine shards, listeners, stats,
+//!   the admin port, and the bounded drain on shutdown.
+//! - [`telemetry`]: logging, the Prometheus recorder, every metric name and its handles.
+//! - [`admin`]: the admin HTTP port: `/metrics`, `/healthz`, `/readyz`, a status page.
 //! - [`error`]: the crate's error type.
 
+pub mod admin;
 pub mod command;
 pub mod config;
 pub mod engine;
 pub mod error;
 pub mod proxy;
 pub mod resp;
+pub mod telemetry;
 pub mod up;
 
 pub use error::{Error, Result};

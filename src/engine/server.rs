@@ -131,7 +131,19 @@ pub async fn run(
     cfg: EngineConfig,
     shutdown: impl Future,
 ) -> crate::Result<()> {
-    let shared = Arc::new(Shared::new(cfg));
+    serve(listener, Arc::new(Shared::new(cfg)), shutdown).await
+}
+
+/// [`run`] with state made by the caller, who may read it meanwhile (the
+/// metrics exporter samples its counters).
+///
+/// # Errors
+/// Only setup failures; a failing connection is logged and closed alone.
+pub async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    shutdown: impl Future,
+) -> crate::Result<()> {
     if let Ok(addr) = listener.local_addr() {
         shared.port.store(u64::from(addr.port()), Ordering::Relaxed);
     }

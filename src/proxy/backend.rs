@@ -26,6 +26,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 pub use super::connect::{connect, encode_command};
 use super::stats::{self, ServerStats};
 use crate::resp::{Decoder, Frame};
+use crate::telemetry::proxy::{Pipelined, ServerMetrics};
 
 /// Largest batch written at once; more waits for the next write.
 const MAX_BATCH_BYTES: usize = 256 * 1024;
@@ -98,7 +99,12 @@ pub struct Endpoint {
     pub keepalive: bool,
     /// The server's counters: open connections, EOFs, reply bytes.
     pub stats: Arc<ServerStats>,
+    /// The server's metrics.
+    pub metrics: Arc<ServerMetrics>,
 }
+
+/// A reply slot, in request order, with the request's place in the pipeline.
+type Slot = (oneshot::Sender<Reply>, Pipelined);
 
 /// A lazily (re)connected, shared connection to one server.
 #[derive(Debug)]
@@ -232,20 +238,27 @@ async fn run(
         }
     };
     stats::incr(&endpoint.stats.server_connections);
+    let _open = endpoint.metrics.connected();
     let (reader, writer) = socket.into_split();
-    let (slots_tx, mut slots_rx) = mpsc::unbounded_channel::<oneshot::Sender<Reply>>();
+    let (slots_tx, mut slots_rx) = mpsc::unbounded_channel::<Slot>();
     let mut waiting = VecDeque::new();
     // A reset (after a timeout) both notifies `close` and may drop the link's
     // last sender, which ends `write_loop` too: `closed` is polled first so that
     // every request still held fails as timed out (or aborted), not as "closed".
     let result = {
-        let reading = read_loop(reader, &mut slots_rx, &mut waiting, &endpoint.stats);
+        let reading = read_loop(
+            reader,
+            &mut slots_rx,
+            &mut waiting,
+            &endpoint.stats,
+            &endpoint.metrics,
+        );
         tokio::pin!(reading, closed);
         tokio::select! {
             biased;
             err = &mut closed => Err(err),
             // The queue closed: the reader still delivers what is owed, then ends.
-            r = write_loop(writer, &mut queue, slots_tx) => match r {
+            r = write_loop(writer, &mut queue, slots_tx, &endpoint.metrics) => match r {
                 Ok(()) => tokio::select! {
                     biased;
                     err = &mut closed => Err(err),
@@ -263,10 +276,10 @@ async fn run(
     let Err(err) = result else {
         return Ok(());
     };
-    for slot in waiting {
+    for (slot, _) in waiting {
         let _ = slot.send(Err(err.clone()));
     }
-    while let Ok(slot) = slots_rx.try_recv() {
+    while let Ok((slot, _)) = slots_rx.try_recv() {
         let _ = slot.send(Err(err.clone()));
     }
     fail_queue(&mut queue, &err);
@@ -283,7 +296,8 @@ fn fail_queue(queue: &mut mpsc::UnboundedReceiver<Job>, err: &BackendError) {
 async fn write_loop(
     mut writer: tokio::net::tcp::OwnedWriteHalf,
     queue: &mut mpsc::UnboundedReceiver<Job>,
-    slots: mpsc::UnboundedSender<oneshot::Sender<Reply>>,
+    slots: mpsc::UnboundedSender<Slot>,
+    metrics: &Arc<ServerMetrics>,
 ) -> Result<(), BackendError> {
     let mut batch = BytesMut::with_capacity(16 * 1024);
     while let Some(first) = queue.recv().await {
@@ -292,7 +306,7 @@ async fn write_loop(
             batch.extend_from_slice(&job.request);
             // The slot goes to the reader before the bytes go out, so a reply can
             // never arrive before its slot.
-            if slots.send(job.reply).is_err() {
+            if slots.send((job.reply, metrics.pipelined())).is_err() {
                 return Err(BackendError::Io("Connection closed".into()));
             }
             if batch.len() < MAX_BATCH_BYTES {
@@ -313,9 +327,10 @@ async fn write_loop(
 /// dropped) and nothing is owed, the connection is done.
 async fn read_loop(
     mut reader: tokio::net::tcp::OwnedReadHalf,
-    slots: &mut mpsc::UnboundedReceiver<oneshot::Sender<Reply>>,
-    waiting: &mut VecDeque<oneshot::Sender<Reply>>,
+    slots: &mut mpsc::UnboundedReceiver<Slot>,
+    waiting: &mut VecDeque<Slot>,
     counters: &ServerStats,
+    metrics: &ServerMetrics,
 ) -> Result<(), BackendError> {
     let mut decoder = Decoder::default();
     let mut buf = BytesMut::with_capacity(16 * 1024);
@@ -327,10 +342,12 @@ async fn read_loop(
                 None => open = false,
             },
             read = reader.read_buf(&mut buf) => {
-                if read.map_err(|e| BackendError::from_io(&e))? == 0 {
+                let n = read.map_err(|e| BackendError::from_io(&e))?;
+                if n == 0 {
                     stats::incr(&counters.server_eof);
                     return Err(BackendError::Io("Connection closed by server".into()));
                 }
+                metrics.received(n);
                 let before = buf.len();
                 let delivered = deliver(&mut decoder, &mut buf, slots, waiting);
                 stats::add(&counters.response_bytes, (before - buf.len()) as u64);
@@ -345,8 +362,8 @@ async fn read_loop(
 fn deliver(
     decoder: &mut Decoder,
     buf: &mut BytesMut,
-    slots: &mut mpsc::UnboundedReceiver<oneshot::Sender<Reply>>,
-    waiting: &mut VecDeque<oneshot::Sender<Reply>>,
+    slots: &mut mpsc::UnboundedReceiver<Slot>,
+    waiting: &mut VecDeque<Slot>,
 ) -> Result<(), BackendError> {
     loop {
         let frame = match decoder.decode(buf) {
@@ -356,9 +373,10 @@ fn deliver(
         };
         // The writer queues a slot before its request goes out, so the slot is
         // either waiting already or still in the channel.
-        let Some(slot) = waiting.pop_front().or_else(|| slots.try_recv().ok()) else {
+        let Some((slot, pipelined)) = waiting.pop_front().or_else(|| slots.try_recv().ok()) else {
             return Err(BackendError::Protocol("a reply nobody asked for".into()));
         };
+        pipelined.answered();
         // The requester may have given up (timeout): the reply is dropped.
         let _ = slot.send(Ok(frame));
     }

@@ -28,7 +28,6 @@ use tokio::io::AsyncReadExt;
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::Instant;
 
 use super::backend::Link;
 use super::local::{self, Effect};
@@ -37,6 +36,7 @@ use super::route::{self, Plan, Split};
 use super::stats::{self, ProcessStats};
 use crate::command::CommandSpec;
 use crate::resp::{Decoder, Frame, Protocol, Request};
+use crate::telemetry::proxy::ErrorKind;
 use subscriptions::Subscriptions;
 use txn::Txn;
 use writer::Pending;
@@ -119,9 +119,22 @@ pub async fn serve(socket: TcpStream, id: u64, pool: Arc<Pool>, process: Arc<Pro
         subs: Subscriptions::new(servers, events_tx),
     };
     let end = session.run().await;
+    // Draining, the end of input is the proxy's doing (it half-closed the socket),
+    // not the client leaving: the client's own connections must outlive the
+    // replies they owe.
+    let end = if end == End::Gone && session.client.pool.is_draining() {
+        End::Quit
+    } else {
+        end
+    };
+    let private = session
+        .client
+        .pool
+        .lingering(std::mem::take(&mut session.private));
     session.finish(end);
     drop(session);
     let _ = writing.await;
+    drop(private);
 }
 
 struct Session {
@@ -147,9 +160,10 @@ impl Session {
                     stats::incr(&pool.stats.client_eof);
                     return End::Gone;
                 }
-                Ok(_) => {}
+                Ok(n) => pool.metrics.client_received(n),
                 Err(_) => {
                     stats::incr(&pool.stats.client_err);
+                    pool.metrics.error(ErrorKind::Client);
                     return End::Gone;
                 }
             }
@@ -181,6 +195,7 @@ impl Session {
                 Ok(None) => return Ok(()),
                 Err(err) => {
                     stats::incr(&self.client.pool.stats.client_err);
+                    self.client.pool.metrics.error(ErrorKind::Protocol);
                     self.reply(err.to_frame()).await?;
                     self.push(Pending::Close).await?;
                     return Err(End::Quit);
@@ -198,7 +213,9 @@ impl Session {
     }
 
     async fn handle(&mut self, request: Request) -> Result<(), End> {
+        self.client.pool.metrics.request(&request.args[0]);
         if !self.client.authenticated && !local::allowed_before_auth(&request.args[0]) {
+            self.client.pool.metrics.error(ErrorKind::Client);
             return self
                 .reply(Frame::error("NOAUTH Authentication required."))
                 .await;
@@ -211,12 +228,15 @@ impl Session {
             return self.queue_in_multi(plan, &request).await;
         }
         match plan {
-            Plan::Reply(frame) => self.reply(frame).await,
+            Plan::Reply(frame) => {
+                let frame = self.client.pool.metrics.immediate(frame);
+                self.reply(frame).await
+            }
             Plan::Local(spec) => self.local(spec, &request.args).await,
             Plan::Stateful(spec) => self.stateful(spec, &request).await,
             Plan::Forward(server) => self.forward(server, &request, false).await,
             Plan::Private(server) => self.forward(server, &request, true).await,
-            Plan::Split(split) => self.split(split).await,
+            Plan::Split(split) => self.split(split, &request.args[0]).await,
         }
     }
 
@@ -270,13 +290,13 @@ impl Session {
         self.push(Pending::Backend {
             server,
             reply,
-            sent: Instant::now(),
+            sent: self.client.pool.metrics.start(&request.args[0], !private),
             timed: !private,
         })
         .await
     }
 
-    async fn split(&mut self, split: Split) -> Result<(), End> {
+    async fn split(&mut self, split: Split, command: &Bytes) -> Result<(), End> {
         let pool = Arc::clone(&self.client.pool);
         stats::add(&pool.stats.fragments, split.parts.len() as u64);
         let mut replies = Vec::with_capacity(split.parts.len());
@@ -290,7 +310,7 @@ impl Session {
         self.push(Pending::Split {
             split,
             replies,
-            sent: Instant::now(),
+            sent: pool.metrics.start(command, true),
         })
         .await
     }
@@ -356,4 +376,5 @@ impl Session {
 fn count_request(server: &Server, bytes: usize) {
     stats::incr(&server.stats.requests);
     stats::add(&server.stats.request_bytes, bytes as u64);
+    server.metrics.request(bytes);
 }

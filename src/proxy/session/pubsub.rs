@@ -160,7 +160,7 @@ impl Session {
         self.push(Pending::Backend {
             server,
             reply,
-            sent: tokio::time::Instant::now(),
+            sent: pool.metrics.start(&request.args[0], false),
             timed: false,
         })
         .await

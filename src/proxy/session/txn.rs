@@ -18,7 +18,6 @@
 //! their replies. A transaction with only keyless commands runs on any live server.
 
 use bytes::{Bytes, BytesMut};
-use tokio::time::Instant;
 
 use super::super::backend::encode_command;
 use super::super::route::{self, Plan};
@@ -109,7 +108,7 @@ impl Session {
             ..Multi::default()
         });
         match self.txn.pinned {
-            Some(server) => self.forward_pinned(server, request.to_resp()).await,
+            Some(server) => self.forward_pinned(server, request).await,
             None => self.reply(Frame::ok()).await,
         }
     }
@@ -141,7 +140,7 @@ impl Session {
             self.txn.multi = None;
         }
         if let Some(server) = self.txn.pinned {
-            self.forward_pinned(server, request.to_resp()).await?;
+            self.forward_pinned(server, request).await?;
         }
         self.unpin();
         Ok(())
@@ -152,7 +151,7 @@ impl Session {
             return self.reply(Frame::error("ERR DISCARD without MULTI")).await;
         };
         match (multi.sent, self.txn.pinned) {
-            (true, Some(server)) => self.forward_pinned(server, request.to_resp()).await?,
+            (true, Some(server)) => self.forward_pinned(server, request).await?,
             _ => self.reply(Frame::ok()).await?,
         }
         self.unpin();
@@ -179,13 +178,13 @@ impl Session {
             _ => return self.reply(self.crossslot(b"WATCH", &servers)).await,
         };
         self.pin(server).await?;
-        self.forward_pinned(server, request.to_resp()).await
+        self.forward_pinned(server, request).await
     }
 
     async fn unwatch(&mut self, request: &Request) -> Result<(), End> {
         match self.txn.pinned {
             Some(server) => {
-                self.forward_pinned(server, request.to_resp()).await?;
+                self.forward_pinned(server, request).await?;
                 self.unpin();
                 Ok(())
             }
@@ -227,7 +226,7 @@ impl Session {
             _ => {}
         }
         match (self.txn.pinned, self.txn.multi.as_mut()) {
-            (Some(server), _) => self.forward_pinned(server, request.to_resp()).await,
+            (Some(server), _) => self.forward_pinned(server, request).await,
             (None, Some(multi)) => {
                 multi.buffered.push(request.to_resp());
                 self.reply(Frame::simple("QUEUED")).await
@@ -277,12 +276,12 @@ impl Session {
     }
 
     /// Sends on the private connection; the reply goes to the client.
-    async fn forward_pinned(&mut self, server: usize, bytes: Bytes) -> Result<(), End> {
-        let reply = self.send(server, bytes, true).await?;
+    async fn forward_pinned(&mut self, server: usize, request: &Request) -> Result<(), End> {
+        let reply = self.send(server, request.to_resp(), true).await?;
         self.push(Pending::Backend {
             server,
             reply,
-            sent: Instant::now(),
+            sent: self.client.pool.metrics.start(&request.args[0], false),
             timed: false,
         })
         .await

@@ -16,6 +16,8 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+use crate::telemetry::proxy::Timer;
+
 use super::super::backend::{BackendError, Reply};
 use super::super::pool::Pool;
 use super::super::route::{self, Split};
@@ -35,7 +37,7 @@ pub(super) enum Pending {
     Backend {
         server: usize,
         reply: oneshot::Receiver<Reply>,
-        sent: Instant,
+        sent: Timer,
         /// Private connections (blocking commands, transactions) have no timeout.
         timed: bool,
     },
@@ -43,7 +45,7 @@ pub(super) enum Pending {
     Split {
         split: Split,
         replies: Vec<oneshot::Receiver<Reply>>,
-        sent: Instant,
+        sent: Timer,
     },
     /// A reply the client must not see: the MULTI and QUEUED of commands the proxy
     /// had already answered while it did not know the transaction's server.
@@ -198,7 +200,7 @@ impl Writer {
                 sent,
                 timed,
             } => {
-                let deadline = self.pool.timeout().filter(|_| timed).map(|t| sent + t);
+                let deadline = self.pool.timeout().filter(|_| timed).map(|t| sent.at() + t);
                 let outcome = self.reply(reply, deadline).await?;
                 settle(&self.pool, server, self.client, outcome)
             }
@@ -233,7 +235,9 @@ impl Writer {
             }
             Pending::Close => return Ok(false),
         };
+        let before = self.out.len();
         resp::encode(&frame, self.protocol, &mut self.out);
+        self.pool.metrics.client_sent(self.out.len() - before);
         Ok(true)
     }
 
@@ -260,9 +264,9 @@ impl Writer {
         &mut self,
         split: Split,
         replies: Vec<oneshot::Receiver<Reply>>,
-        sent: Instant,
+        sent: Timer,
     ) -> Result<Frame, Stop> {
-        let deadline = self.pool.timeout().map(|t| sent + t);
+        let deadline = self.pool.timeout().map(|t| sent.at() + t);
         let mut frames = Vec::with_capacity(replies.len());
         for (part, reply) in split.parts.iter().zip(replies) {
             let outcome = self.reply(reply, deadline).await?;
@@ -319,6 +323,7 @@ fn settle(pool: &Pool, index: usize, client: u64, reply: Reply) -> Frame {
         // The client left: not the server's failure.
         Err(err @ BackendError::Aborted) => err.to_frame(),
         Err(err) => {
+            pool.metrics.backend_error(&server.metrics, &err);
             match err {
                 BackendError::Timeout => {
                     stats::incr(&server.stats.server_timedout);
