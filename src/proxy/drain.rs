@@ -1,37 +1,29 @@
 //! The proxy's open client connections, and the bounded drain that ends them on
 //! shutdown.
 //!
-//! Draining half-closes each client connection for reading: its session sees the
-//! end of input exactly as if the client had left, stops taking requests, and
-//! its writer still answers every request already read before closing. So the
-//! session needs no shutdown input of its own, whatever commands it serves. To
-//! half-close a socket the session owns, the registry keeps a duplicate of its
-//! descriptor (one more file descriptor per client connection). Connections
-//! still open when the deadline passes are aborted.
+//! Draining raises one stop signal that every session watches: a session stops
+//! reading, treats what it has read as the last of its input, and its writer
+//! still answers every request already read before the connection closes.
+//! Connections still open when the deadline passes have their tasks (the session
+//! and its writer) aborted, which closes the socket without a late reply. No
+//! descriptor is kept per connection: a client costs one file descriptor.
 
 use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::net::Shutdown;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
 /// Every open client connection of a proxy.
 #[derive(Debug)]
 pub struct Clients {
-    open: Mutex<HashMap<u64, Open>>,
+    /// The tasks serving each open connection, to abort past the deadline.
+    open: Mutex<HashMap<u64, Vec<AbortHandle>>>,
     /// How many are open; the drain waits for 0.
     count: watch::Sender<usize>,
-}
-
-#[derive(Debug)]
-struct Open {
-    /// A duplicate of the connection's descriptor (None if it could not be made).
-    socket: Option<socket2::Socket>,
-    /// The session's task, once spawned.
-    task: Option<AbortHandle>,
+    /// Raised once, when the drain begins.
+    stop: watch::Sender<bool>,
 }
 
 impl Default for Clients {
@@ -39,6 +31,7 @@ impl Default for Clients {
         Clients {
             open: Mutex::new(HashMap::new()),
             count: watch::Sender::new(0),
+            stop: watch::Sender::new(false),
         }
     }
 }
@@ -46,15 +39,9 @@ impl Default for Clients {
 impl Clients {
     /// Registers connection `id` before its session is spawned; it stays
     /// registered until the returned guard is dropped.
-    pub fn open(self: &Arc<Self>, id: u64, socket: &TcpStream) -> Registered {
-        let socket = socket2::SockRef::from(socket)
-            .try_clone()
-            .map_err(
-                |err| tracing::warn!(cause = %err, "cannot keep a handle to drain this client"),
-            )
-            .ok();
+    pub fn open(self: &Arc<Self>, id: u64) -> Registered {
         let mut open = self.open.lock();
-        open.insert(id, Open { socket, task: None });
+        open.insert(id, Vec::new());
         self.count.send_replace(open.len());
         Registered {
             clients: Arc::clone(self),
@@ -62,10 +49,10 @@ impl Clients {
         }
     }
 
-    /// Remembers the task serving connection `id`, to abort it past the deadline.
+    /// Remembers a task serving connection `id`, to abort it past the deadline.
     pub fn spawned(&self, id: u64, task: AbortHandle) {
-        if let Some(open) = self.open.lock().get_mut(&id) {
-            open.task = Some(task);
+        if let Some(tasks) = self.open.lock().get_mut(&id) {
+            tasks.push(task);
         }
     }
 
@@ -79,30 +66,20 @@ impl Clients {
         self.len() == 0
     }
 
-    /// Ends every connection: stops reading from each so its session answers what
-    /// it has read and closes, waits up to `deadline` for all of them, then aborts
-    /// those left. Returns how many had to be aborted.
+    /// Ends every connection: tells each session to stop reading, so it answers
+    /// what it has read and closes; waits up to `deadline` for all of them, then
+    /// aborts those left. Returns how many had to be aborted.
     pub async fn drain(&self, deadline: Duration) -> usize {
-        for open in self.open.lock().values() {
-            if let Some(socket) = &open.socket {
-                let _ = socket.shutdown(Shutdown::Read);
-            }
-        }
+        self.stop.send_replace(true);
         let mut count = self.count.subscribe();
         let drained = tokio::time::timeout(deadline, count.wait_for(|n| *n == 0)).await;
         if drained.is_ok() {
             return 0;
         }
-        let left: Vec<Open> = self.open.lock().drain().map(|(_, open)| open).collect();
+        let left: Vec<Vec<AbortHandle>> =
+            self.open.lock().drain().map(|(_, tasks)| tasks).collect();
         self.count.send_replace(0);
-        // Sockets first: a session's writer is a task of its own, and once the
-        // socket is shut it cannot send a late error as its session goes.
-        for open in &left {
-            if let Some(socket) = &open.socket {
-                let _ = socket.shutdown(Shutdown::Both);
-            }
-        }
-        for task in left.iter().filter_map(|open| open.task.as_ref()) {
+        for task in left.iter().flatten() {
             task.abort();
         }
         left.len()
@@ -122,6 +99,21 @@ pub struct Registered {
     id: u64,
 }
 
+impl Registered {
+    /// Resolves once the drain has begun: time to stop reading.
+    pub fn stopped(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut stop = self.clients.stop.subscribe();
+        async move {
+            let _ = stop.wait_for(|stopped| *stopped).await;
+        }
+    }
+
+    /// Remembers another task serving this connection (its writer).
+    pub fn spawned(&self, task: AbortHandle) {
+        self.clients.spawned(self.id, task);
+    }
+}
+
 impl Drop for Registered {
     fn drop(&mut self) {
         self.clients.close(self.id);
@@ -132,7 +124,7 @@ impl Drop for Registered {
 mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::TcpListener;
+    use tokio::net::{TcpListener, TcpStream};
 
     async fn pair() -> (TcpStream, TcpStream) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -147,12 +139,19 @@ mod tests {
     async fn drain_ends_reads_and_lets_writes_finish() {
         let clients = Arc::new(Clients::default());
         let (mut client, mut server) = pair().await;
-        let registered = clients.open(1, &server);
+        let registered = clients.open(1);
         assert_eq!(clients.len(), 1);
-        // A session: read until the end of input, then answer and leave.
+        // A session: read until told to stop, then answer and leave.
         let session = tokio::spawn(async move {
             let mut buf = [0u8; 64];
-            while server.read(&mut buf).await.unwrap() > 0 {}
+            let stopped = registered.stopped();
+            tokio::pin!(stopped);
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    read = server.read(&mut buf) => assert!(read.unwrap() > 0),
+                }
+            }
             server.write_all(b"+bye\r\n").await.unwrap();
             drop(registered);
         });
@@ -168,7 +167,7 @@ mod tests {
     async fn drain_aborts_what_outlives_the_deadline() {
         let clients = Arc::new(Clients::default());
         let (_client, server) = pair().await;
-        let registered = clients.open(7, &server);
+        let registered = clients.open(7);
         let stuck = tokio::spawn(async move {
             let _keep = (server, registered);
             std::future::pending::<()>().await;
@@ -183,7 +182,8 @@ mod tests {
     async fn a_task_that_ended_before_being_recorded_leaves_nothing() {
         let clients = Arc::new(Clients::default());
         let (_client, server) = pair().await;
-        drop(clients.open(3, &server));
+        drop(clients.open(3));
+        drop(server);
         let done = tokio::spawn(async {});
         clients.spawned(3, done.abort_handle());
         assert!(clients.is_empty());

@@ -262,11 +262,18 @@ async fn accept_loop(listener: TcpListener, shared: Shared) {
         stats::incr(&process.total_connections);
         stats::incr(&process.curr_connections);
         stats::incr(&pool.stats.client_connections);
-        let registered = clients.open(id, &socket);
+        let registered = clients.open(id);
         let (pool, process) = (Arc::clone(&pool), Arc::clone(&process));
         let task = tokio::spawn(async move {
             let _counted = pool.metrics.client_connected();
-            session::serve(socket, id, Arc::clone(&pool), Arc::clone(&process)).await;
+            session::serve(
+                socket,
+                id,
+                Arc::clone(&pool),
+                Arc::clone(&process),
+                &registered,
+            )
+            .await;
             process.curr_connections.fetch_sub(1, Ordering::Relaxed);
             pool.stats
                 .client_connections

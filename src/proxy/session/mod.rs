@@ -30,6 +30,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
 use super::backend::Link;
+use super::drain::Registered;
 use super::local::{self, Effect};
 use super::pool::{Pool, Server};
 use super::route::{self, Plan, Split};
@@ -90,12 +91,19 @@ enum End {
 }
 
 /// Serves one client until it leaves.
-pub async fn serve(socket: TcpStream, id: u64, pool: Arc<Pool>, process: Arc<ProcessStats>) {
+pub async fn serve(
+    socket: TcpStream,
+    id: u64,
+    pool: Arc<Pool>,
+    process: Arc<ProcessStats>,
+    registered: &Registered,
+) {
     let _ = socket.set_nodelay(true);
     let (reader, writer) = socket.into_split();
     let (queue, pending) = mpsc::channel(MAX_PENDING);
     let (events_tx, events) = mpsc::channel(MAX_EVENTS);
     let writing = tokio::spawn(writer::run(writer, pending, events, Arc::clone(&pool), id));
+    registered.spawned(writing.abort_handle());
     let authenticated = pool.cfg.requirepass.is_none() && pool.cfg.redis_auth.is_none();
     let servers = pool.servers.len();
     let mut session = Session {
@@ -118,10 +126,9 @@ pub async fn serve(socket: TcpStream, id: u64, pool: Arc<Pool>, process: Arc<Pro
         txn: Txn::default(),
         subs: Subscriptions::new(servers, events_tx),
     };
-    let end = session.run().await;
-    // Draining, the end of input is the proxy's doing (it half-closed the socket),
-    // not the client leaving: the client's own connections must outlive the
-    // replies they owe.
+    let end = session.run(registered.stopped()).await;
+    // Draining, the end of input is the proxy's doing, not the client leaving:
+    // the client's own connections must outlive the replies they owe.
     let end = if end == End::Gone && session.client.pool.is_draining() {
         End::Quit
     } else {
@@ -152,10 +159,17 @@ struct Session {
 }
 
 impl Session {
-    async fn run(&mut self) -> End {
+    /// Reads and handles requests until the client leaves or `stopped` resolves
+    /// (the drain: what was read is still answered).
+    async fn run(&mut self, stopped: impl std::future::Future<Output = ()>) -> End {
         let pool = Arc::clone(&self.client.pool);
+        tokio::pin!(stopped);
         loop {
-            match self.reader.read_buf(&mut self.buf).await {
+            let read = tokio::select! {
+                read = self.reader.read_buf(&mut self.buf) => read,
+                () = &mut stopped => return End::Gone,
+            };
+            match read {
                 Ok(0) => {
                     stats::incr(&pool.stats.client_eof);
                     return End::Gone;
