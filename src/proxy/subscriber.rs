@@ -112,7 +112,7 @@ impl Subscriber {
         endpoint: Endpoint,
         server: (usize, String),
         epoch: u64,
-        events: mpsc::Sender<Event>,
+        events: mpsc::Sender<Box<Event>>,
     ) -> Subscriber {
         let (commands, queue) = mpsc::unbounded_channel();
         let task = Task {
@@ -250,7 +250,7 @@ struct Task {
     server: usize,
     name: String,
     epoch: u64,
-    events: mpsc::Sender<Event>,
+    events: mpsc::Sender<Box<Event>>,
     /// Confirmations the server still owes.
     acks_owed: usize,
     /// Reply slots of calls, in order.
@@ -400,7 +400,7 @@ impl Task {
     async fn send(&self, event: Event) -> Result<(), BackendError> {
         // The writer is gone only when the client is: nothing left to do.
         self.events
-            .send(event)
+            .send(Box::new(event))
             .await
             .map_err(|_| BackendError::Aborted)
     }
@@ -417,6 +417,6 @@ impl Task {
             server: std::mem::take(&mut self.name),
             error,
         };
-        let _ = self.events.send(lost).await;
+        let _ = self.events.send(Box::new(lost)).await;
     }
 }

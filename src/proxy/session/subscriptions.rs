@@ -84,12 +84,12 @@ pub(super) struct Subscriptions {
     /// Channels and shard channels per server.
     held: Vec<usize>,
     conns: HashMap<usize, Subscriber>,
-    events: mpsc::Sender<Event>,
+    events: mpsc::Sender<Box<Event>>,
     epoch: u64,
 }
 
 impl Subscriptions {
-    pub(super) fn new(servers: usize, events: mpsc::Sender<Event>) -> Subscriptions {
+    pub(super) fn new(servers: usize, events: mpsc::Sender<Box<Event>>) -> Subscriptions {
         Subscriptions {
             channels: HashMap::new(),
             shard: HashMap::new(),

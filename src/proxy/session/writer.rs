@@ -79,7 +79,7 @@ struct Writer {
     protocol: Protocol,
     pool: Arc<Pool>,
     client: u64,
-    events: mpsc::Receiver<Event>,
+    events: mpsc::Receiver<Box<Event>>,
     events_open: bool,
     /// Confirmations received per server and not yet matched to a `Subscribed`.
     acks: Vec<usize>,
@@ -89,15 +89,15 @@ struct Writer {
 /// Writes the client's replies and messages until the session ends.
 pub(super) async fn run(
     socket: OwnedWriteHalf,
-    pending: mpsc::Receiver<Pending>,
-    events: mpsc::Receiver<Event>,
+    pending: mpsc::Receiver<Box<Pending>>,
+    events: mpsc::Receiver<Box<Event>>,
     pool: Arc<Pool>,
     client: u64,
 ) {
     let servers = pool.servers.len();
     let mut writer = Writer {
         socket,
-        out: BytesMut::with_capacity(16 * 1024),
+        out: BytesMut::new(),
         protocol: Protocol::Resp2,
         pool,
         client,
@@ -113,7 +113,7 @@ pub(super) async fn run(
 }
 
 impl Writer {
-    async fn serve(&mut self, mut pending: mpsc::Receiver<Pending>) -> Result<(), Stop> {
+    async fn serve(&mut self, mut pending: mpsc::Receiver<Box<Pending>>) -> Result<(), Stop> {
         loop {
             let next = match pending.try_recv() {
                 Ok(next) => next,
@@ -126,7 +126,8 @@ impl Writer {
                 }
                 Err(mpsc::error::TryRecvError::Disconnected) => return Ok(()),
             };
-            if !self.resolve(next).await? {
+            // Boxed, as the session's request handling: idle writers stay small.
+            if !Box::pin(self.resolve(*next)).await? {
                 return Ok(());
             }
             if self.out.len() > FLUSH_BYTES {
@@ -138,12 +139,12 @@ impl Writer {
     /// Waits for the next pending reply, writing messages meanwhile.
     async fn idle(
         &mut self,
-        pending: &mut mpsc::Receiver<Pending>,
-    ) -> Result<Option<Pending>, Stop> {
+        pending: &mut mpsc::Receiver<Box<Pending>>,
+    ) -> Result<Option<Box<Pending>>, Stop> {
         loop {
             tokio::select! {
                 next = pending.recv() => return Ok(next),
-                event = self.events.recv(), if self.events_open => self.on_event(event).await?,
+                event = self.events.recv(), if self.events_open => self.on_event(event.map(|e| *e)).await?,
             }
         }
     }
@@ -155,7 +156,7 @@ impl Writer {
             tokio::select! {
                 biased;
                 output = &mut future => return Ok(output),
-                event = self.events.recv(), if self.events_open => self.on_event(event).await?,
+                event = self.events.recv(), if self.events_open => self.on_event(event.map(|e| *e)).await?,
             }
         }
     }
@@ -283,7 +284,7 @@ impl Writer {
                 return Err(Stop);
             }
             let event = self.events.recv().await;
-            self.on_event(event).await?;
+            self.on_event(event.map(|e| *e)).await?;
         }
         for &(server, n) in acks {
             self.acks[server] -= n;
