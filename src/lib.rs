@@ -6,9 +6,11 @@
 //! - [`config`]: the proxy's configuration: twemproxy's `nutcracker.yml`, validated.
 //! - [`engine`]: the bundled Redis-compatible server.
 //! - [`proxy`]: key placement (twemproxy's hashes, ketama/modula/random rings), routing.
+//! - [`cache`]: SQL caching rules: look-aside and write-back with a journal.
 //! - [`up`]: bringing a proxy config up: embedded engine shards, listeners, stats.
 //! - [`error`]: the crate's error type.
 
+pub mod cache;
 pub mod command;
 pub mod config;
 pub mod engine;

@@ -52,6 +52,20 @@ pub async fn start_embedded(cfg: &mut Config) -> crate::Result<()> {
     Ok(())
 }
 
+/// Checks every pool's cache rules against its database (`shardcar proxy -t`),
+/// changing nothing.
+///
+/// # Errors
+/// The first pool whose database is unreachable or whose rules do not fit it.
+pub async fn check_caches(cfg: &Config) -> crate::Result<()> {
+    for pool in &cfg.pools {
+        if let Some(cache) = &pool.cache {
+            crate::cache::check(&pool.name, cache).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Runs the proxy for `cfg` until `shutdown` resolves.
 ///
 /// # Errors

@@ -389,7 +389,19 @@ async fn hincrbyfloat() {
 async fn hincrbyfloat_adds_like_redis() {
     let engine = support::Engine::start().await;
     let mut con = engine.conn().await;
-    let _: i64 = redis::cmd("HSET").arg("h").arg("f").arg("0.1").query_async(&mut con).await.unwrap();
-    let sum: String = redis::cmd("HINCRBYFLOAT").arg("h").arg("f").arg("0.2").query_async(&mut con).await.unwrap();
+    let _: i64 = redis::cmd("HSET")
+        .arg("h")
+        .arg("f")
+        .arg("0.1")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    let sum: String = redis::cmd("HINCRBYFLOAT")
+        .arg("h")
+        .arg("f")
+        .arg("0.2")
+        .query_async(&mut con)
+        .await
+        .unwrap();
     assert_eq!(sum, "0.3");
 }

@@ -57,21 +57,35 @@ pub async fn bind(cfg: &config::Pool) -> std::io::Result<TcpListener> {
 }
 
 /// Serves every pool on its listener (and the stats port, if given) until
-/// `shutdown` resolves.
+/// `shutdown` resolves. Pools with a cache start it first (see [`Pool::start`]).
 ///
 /// # Errors
-/// None yet: failing connections are handled one by one.
+/// A pool's cache cannot start.
 pub async fn run(
     listeners: Vec<(TcpListener, config::Pool)>,
     stats_listener: Option<TcpListener>,
     shutdown: impl Future,
 ) -> crate::Result<()> {
+    let mut started = Vec::with_capacity(listeners.len());
+    for (listener, cfg) in listeners {
+        started.push((listener, Arc::new(Pool::start(cfg).await?)));
+    }
+    serve(started, stats_listener, shutdown).await;
+    Ok(())
+}
+
+/// Serves pools already built until `shutdown` resolves, then stops their
+/// caches (a last flush, bounded; the rest stays journaled).
+pub async fn serve(
+    listeners: Vec<(TcpListener, Arc<Pool>)>,
+    stats_listener: Option<TcpListener>,
+    shutdown: impl Future,
+) {
     let process = Arc::new(ProcessStats::default());
     let ids = Arc::new(AtomicU64::new(0));
     let mut pools = Vec::new();
     let mut tasks = Vec::new();
-    for (listener, cfg) in listeners {
-        let pool = Arc::new(Pool::new(cfg));
+    for (listener, pool) in listeners {
         pools.push(Arc::clone(&pool));
         tasks.push(tokio::spawn(accept_loop(
             listener,
@@ -84,14 +98,16 @@ pub async fn run(
         tasks.push(tokio::spawn(stats::serve(
             listener,
             Arc::clone(&process),
-            pools,
+            pools.clone(),
         )));
     }
     shutdown.await;
     for task in tasks {
         task.abort();
     }
-    Ok(())
+    for cache in pools.iter().filter_map(|p| p.cache.as_ref()) {
+        cache.shutdown().await;
+    }
 }
 
 async fn accept_loop(

@@ -48,6 +48,8 @@ enum Pending {
     Protocol(Protocol),
     /// Close the connection after the replies before this one.
     Close,
+    /// From the pool's SQL cache.
+    Cache(oneshot::Receiver<Frame>),
 }
 
 /// What a session knows about its client.
@@ -85,6 +87,7 @@ pub async fn serve(socket: TcpStream, id: u64, pool: Arc<Pool>, process: Arc<Pro
         },
         queue,
         private: HashMap::new(),
+        cache: crate::cache::SessionCache::default(),
     };
     let mut decoder = Decoder::default();
     let mut buf = BytesMut::with_capacity(16 * 1024);
@@ -114,6 +117,8 @@ struct Session {
     queue: mpsc::Sender<Pending>,
     /// The client's own connections, for blocking commands.
     private: HashMap<usize, Link>,
+    /// Requests on cached keys, run in order.
+    cache: crate::cache::SessionCache,
 }
 
 impl Session {
@@ -151,6 +156,9 @@ impl Session {
                 .await;
         }
         let pool = Arc::clone(&self.client.pool);
+        if let Some(reply) = crate::cache::intercept(&pool, &mut self.cache, &request.args) {
+            return self.push(Pending::Cache(reply)).await;
+        }
         let pending = match route::plan(&pool, &request.args) {
             Plan::Reply(frame) => Pending::Ready(frame),
             Plan::Local(spec) => {
@@ -248,6 +256,14 @@ async fn write_replies(
                 continue;
             }
             Pending::Close => break,
+            Pending::Cache(mut reply) => {
+                if reply.is_empty() && flush(&mut writer, &mut out).await.is_err() {
+                    return;
+                }
+                (&mut reply)
+                    .await
+                    .unwrap_or_else(|_| Frame::error("ERR shardcar: cache request failed"))
+            }
             Pending::Backend {
                 server,
                 mut reply,
