@@ -39,11 +39,26 @@ const MAX_NEGATIVE: usize = 100_000;
 
 type Outcome = Result<Option<Cached>, Frame>;
 
-/// One fetch in progress.
+/// Flights kept (done or not) before finished ones are swept.
+const MAX_FLIGHTS: usize = 10_000;
+/// How long a finished fetch still answers readers that missed in the backend
+/// just before its value landed there: without it, such a late reader would
+/// run a second query. Bounded by a quarter of the rule's TTL.
+const LINGER: Duration = Duration::from_millis(100);
+
+/// One fetch, in progress or just done.
 #[derive(Debug)]
 struct Flight {
     id: u64,
     result: watch::Receiver<Option<Outcome>>,
+    /// Until when a finished fetch answers; `None` while in progress.
+    valid_until: Option<Instant>,
+}
+
+impl Flight {
+    fn usable(&self, now: Instant) -> bool {
+        self.valid_until.is_none_or(|t| t > now)
+    }
 }
 
 /// The read-side state of a rule.
@@ -121,17 +136,17 @@ async fn fetch(cache: &Arc<Cache>, pool: &Arc<Pool>, target: &Target) -> Outcome
     let (tx, rx) = watch::channel(None);
     let (id, mut result) = {
         let mut flights = reads.flights.lock();
-        match flights.get(&target.key) {
+        let now = Instant::now();
+        match flights.get(&target.key).filter(|f| f.usable(now)) {
             Some(flight) => (None, flight.result.clone()),
             None => {
+                if flights.len() >= MAX_FLIGHTS {
+                    flights.retain(|_, f| f.usable(now));
+                }
                 let id = reads.next_id.fetch_add(1, Ordering::Relaxed);
-                flights.insert(
-                    target.key.clone(),
-                    Flight {
-                        id,
-                        result: rx.clone(),
-                    },
-                );
+                let result = rx.clone();
+                let flight = Flight { id, result, valid_until: None };
+                flights.insert(target.key.clone(), flight);
                 (Some(id), rx)
             }
         }
@@ -143,13 +158,19 @@ async fn fetch(cache: &Arc<Cache>, pool: &Arc<Pool>, target: &Target) -> Outcome
             Err(_) => Err(Frame::error("ERR shardcar: a concurrent cache fill failed")),
         };
     };
-    let outcome = lead(cache, pool, target, id).await;
+    let outcome = lead(cache, pool, target, id, &tx).await;
     let _ = tx.send(Some(outcome.clone()));
     outcome
 }
 
 /// The leader's work: fetch, then store unless a write came in meanwhile.
-async fn lead(cache: &Arc<Cache>, pool: &Arc<Pool>, target: &Target, id: u64) -> Outcome {
+async fn lead(
+    cache: &Arc<Cache>,
+    pool: &Arc<Pool>,
+    target: &Target,
+    id: u64,
+    tx: &watch::Sender<Option<Outcome>>,
+) -> Outcome {
     let state = &cache.rules[target.rule];
     let rule = &state.rule;
     incr(&cache.stats.sql_reads);
@@ -157,7 +178,10 @@ async fn lead(cache: &Arc<Cache>, pool: &Arc<Pool>, target: &Target, id: u64) ->
     let row = match fetched {
         Ok(row) => row,
         Err(err) => {
-            state.reads.flights.lock().remove(&target.key);
+            let mut flights = state.reads.flights.lock();
+            if flights.get(&target.key).is_some_and(|f| f.id == id) {
+                flights.remove(&target.key);
+            }
             return Err(cache.sql_error(rule, &err));
         }
     };
@@ -167,8 +191,10 @@ async fn lead(cache: &Arc<Cache>, pool: &Arc<Pool>, target: &Target, id: u64) ->
     }
     let stored: Vec<Sent> = {
         let mut flights = state.reads.flights.lock();
-        if flights.get(&target.key).is_some_and(|f| f.id == id) {
-            flights.remove(&target.key);
+        if let Some(flight) = flights.get_mut(&target.key).filter(|f| f.id == id) {
+            // Answer readers that come late from here on, for a moment.
+            let _ = tx.send(Some(Ok(value.clone())));
+            flight.valid_until = Some(Instant::now() + LINGER.min(rule.ttl / 4));
             match &value {
                 Some(v) => v.store(pool, &target.key, jittered(rule)),
                 None => {
