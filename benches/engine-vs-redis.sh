@@ -33,7 +33,7 @@ wait_ready "$ENGINE_PORT"
 # ops/s per test from redis-benchmark's CSV output.
 bench() {
   redis-benchmark -p "$1" -c "$CLIENTS" -n "$REQUESTS" -P "$2" -r 100000 -t "$TESTS" --csv -q 2>/dev/null |
-    awk -F'","' 'NR>1 {gsub(/"/,""); print $1, $2}'
+    awk -F, 'NR>1 {for (i = 1; i <= NF; i++) gsub(/"/, "", $i); gsub(/ /, "_", $1); print $1, $2}'
 }
 
 printf '%-22s %6s %14s %14s %8s\n' test depth redis-server shardcar ratio

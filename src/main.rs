@@ -27,6 +27,12 @@ enum Role {
         /// The configuration file.
         #[arg(short = 'c', long = "conf-file", default_value = "config/shardcar.yml")]
         conf: PathBuf,
+        /// Stats port (as `proxy -s`).
+        #[arg(short = 's', long = "stats-port", default_value_t = 22222)]
+        stats_port: u16,
+        /// Stats address (as `proxy -a`).
+        #[arg(short = 'a', long = "stats-addr", default_value = "127.0.0.1")]
+        stats_addr: String,
     },
     /// The proxy alone, with twemproxy's flags.
     Proxy(ProxyArgs),
@@ -81,9 +87,17 @@ struct ProxyArgs {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().role {
-        Role::Up { conf } => {
+        Role::Up {
+            conf,
+            stats_port,
+            stats_addr,
+        } => {
             init_logging(EnvFilter::new("info"), None)?;
-            serve(load(&conf), None)
+            let stats = StatsAddr {
+                addr: stats_addr,
+                port: stats_port,
+            };
+            serve(load(&conf), stats)
         }
         Role::Proxy(args) => run_proxy(args),
         Role::Engine { args } => run_engine(&args),
@@ -142,15 +156,11 @@ fn run_proxy(args: ProxyArgs) -> anyhow::Result<()> {
         addr: args.stats_addr,
         port: args.stats_port,
     };
-    serve(cfg, Some(stats))
+    serve(cfg, stats)
 }
 
-fn serve(cfg: Config, stats: Option<StatsAddr>) -> anyhow::Result<()> {
-    let stats = stats.or(Some(StatsAddr {
-        addr: "127.0.0.1".into(),
-        port: 22222,
-    }));
-    tokio::runtime::Runtime::new()?.block_on(up::run(cfg, stats, shutdown_signal()))?;
+fn serve(cfg: Config, stats: StatsAddr) -> anyhow::Result<()> {
+    tokio::runtime::Runtime::new()?.block_on(up::run(cfg, Some(stats), shutdown_signal()))?;
     Ok(())
 }
 

@@ -193,3 +193,29 @@ async fn protocol_error_replies_and_closes_without_harming_others() {
     raw.send(b"*1048576\r\n").await;
     other.roundtrip(&cmd(&["PING"]), b"+PONG\r\n").await;
 }
+
+/// Only keys a command writes disturb watchers: SUNIONSTORE reads its sources.
+#[tokio::test]
+async fn watch_is_broken_only_by_written_keys() {
+    let engine = Engine::start().await;
+    let mut other = Raw::connect(engine.addr).await;
+    other
+        .roundtrip(&cmd(&["SADD", "src", "a"]), b":1\r\n")
+        .await;
+    let mut raw = Raw::connect(engine.addr).await;
+    raw.roundtrip(&cmd(&["WATCH", "src"]), b"+OK\r\n").await;
+    other
+        .roundtrip(&cmd(&["SUNIONSTORE", "dst", "src"]), b":1\r\n")
+        .await;
+    raw.roundtrip(&cmd(&["MULTI"]), b"+OK\r\n").await;
+    raw.roundtrip(&cmd(&["PING"]), b"+QUEUED\r\n").await;
+    raw.roundtrip(&cmd(&["EXEC"]), b"*1\r\n+PONG\r\n").await;
+    // Writing the watched key does abort.
+    raw.roundtrip(&cmd(&["WATCH", "dst"]), b"+OK\r\n").await;
+    other
+        .roundtrip(&cmd(&["SUNIONSTORE", "dst", "src"]), b":1\r\n")
+        .await;
+    raw.roundtrip(&cmd(&["MULTI"]), b"+OK\r\n").await;
+    raw.roundtrip(&cmd(&["PING"]), b"+QUEUED\r\n").await;
+    raw.roundtrip(&cmd(&["EXEC"]), b"*-1\r\n").await;
+}

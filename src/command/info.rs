@@ -293,7 +293,7 @@ fn takes_keys(spec: &CommandSpec) -> bool {
 /// How the command uses the key at `at`: the flags of the first key spec that finds
 /// it, without the markers about the spec itself; worked out from the arguments for
 /// the commands whose flags vary or whose keys no spec describes.
-fn key_flags(spec: &CommandSpec, line: &[Bytes], at: usize) -> KeySpecFlags {
+pub(super) fn key_flags(spec: &CommandSpec, line: &[Bytes], at: usize) -> KeySpecFlags {
     match spec.name {
         "set" => return set_key_flags(line),
         "bitfield" => return bitfield_key_flags(line),

@@ -211,6 +211,19 @@ impl CommandSpec {
             .collect()
     }
 
+    /// Positions of the keys a command may modify: its keys, less those its key
+    /// specs mark read-only (SUNIONSTORE's sources, COPY's source…). A one-key
+    /// command's key is returned without consulting the specs (the hot path).
+    pub fn written_key_indexes(&self, args: &[Bytes]) -> Vec<usize> {
+        let keys = self.key_indexes(args);
+        if keys.len() <= 1 {
+            return keys;
+        }
+        keys.into_iter()
+            .filter(|&at| !info::key_flags(self, args, at).contains(KeySpecFlags::RO))
+            .collect()
+    }
+
     /// True when the command takes keys (a first key or a key-finding function).
     pub fn has_keys(&self) -> bool {
         self.first_key > 0 || self.keys_fn.is_some()

@@ -152,8 +152,11 @@ impl Connection {
             }
             next = self.execute(requests).await?;
             if let Some(err) = protocol_error {
-                self.encode(&Frame::error(err.reply_text()));
-                next = Next::Close;
+                self.encode(&err.to_frame());
+                self.drain_pushes();
+                self.flush().await?;
+                linger(&mut self.socket).await;
+                return Ok(Next::Close);
             }
         }
         self.drain_pushes();
@@ -310,6 +313,25 @@ impl Connection {
         self.shared.pubsub.lock().remove_client(id);
         self.shared.clients.remove(id);
     }
+}
+
+/// How long a connection closed for a protocol error keeps reading.
+const LINGER: Duration = Duration::from_millis(200);
+
+/// After the error reply of a protocol error: stop writing and discard what the
+/// client still sends, for a moment, so that closing does not reset the connection
+/// (and destroy the reply in flight) while the client's bytes sit unread.
+async fn linger(socket: &mut TcpStream) {
+    let _ = socket.shutdown().await;
+    let mut scratch = [0u8; 4096];
+    let _ = tokio::time::timeout(LINGER, async {
+        while let Ok(n) = socket.read(&mut scratch).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// Reads until the peer closes, keeping what it sends for later.

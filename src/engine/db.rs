@@ -10,10 +10,18 @@
 //!   and a random element of `volatile` (the slab positions of keys with a TTL).
 //!
 //! The key is stored once (in its slot); the index holds only 4-byte positions.
+//!
+//! Each entry remembers when it was last read or written ([`Entry::access`]), in
+//! whole seconds since the database was created: reads and writes through `get`,
+//! `get_mut`, `entry_mut`, `insert…` and `mark_accessed` refresh it (one division
+//! and a 4-byte store), while the introspection paths (`contains`, `entry`,
+//! `expiry`, `peek`, `scan`, `iter`) leave it alone, as Redis's `LOOKUP_NOTOUCH`
+//! does for EXISTS, TYPE, TTL and OBJECT.
 
 use bytes::Bytes;
 use hashbrown::HashTable;
 use rand::Rng;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::value::Value;
 
@@ -29,7 +37,8 @@ pub struct Entry {
     expire_at: Option<UnixMs>,
     /// Position in `Db::volatile` while `expire_at` is set.
     volatile_pos: u32,
-    /// Last access, in seconds since the engine's epoch (OBJECT IDLETIME, LRU eviction).
+    /// Last access, in seconds since the database's creation (OBJECT IDLETIME,
+    /// LRU eviction). Kept up to date by the `Db` methods that count as an access.
     pub access: u32,
 }
 
@@ -40,7 +49,7 @@ struct Slot {
 }
 
 /// A database: keys, values and their expiry times.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Db {
     slots: Vec<Option<Slot>>,
     free: Vec<u32>,
@@ -50,6 +59,26 @@ pub struct Db {
     /// Keys deleted by expiry since the last `take_expired`, so the keyspace can
     /// tell watchers (a watched key that expires aborts EXEC, as in Redis).
     expired: Vec<Bytes>,
+    /// Wall-clock time of creation: access times count whole seconds from here,
+    /// so they fit in 4 bytes for 136 years of uptime.
+    clock_base: UnixMs,
+}
+
+impl Default for Db {
+    fn default() -> Db {
+        let clock_base = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as UnixMs);
+        Db {
+            slots: Vec::new(),
+            free: Vec::new(),
+            index: HashTable::new(),
+            volatile: Vec::new(),
+            hasher: ahash::RandomState::new(),
+            expired: Vec::new(),
+            clock_base,
+        }
+    }
 }
 
 /// Result of looking a key up with lazy expiry applied.
@@ -111,27 +140,61 @@ impl Db {
         Some(pos)
     }
 
-    /// True if `key` exists and has not expired.
+    /// Position of a live key, recording the access (a read or a write).
+    fn accessed_position(&mut self, key: &[u8], now: UnixMs) -> Option<u32> {
+        let pos = self.live_position(key, now)?;
+        let clock = self.clock(now);
+        self.slot_mut(pos).entry.access = clock;
+        Some(pos)
+    }
+
+    /// `now` as an access time: whole seconds since the database was created.
+    fn clock(&self, now: UnixMs) -> u32 {
+        let secs = now.saturating_sub(self.clock_base) / 1000;
+        u32::try_from(secs.max(0)).unwrap_or(u32::MAX)
+    }
+
+    /// True if `key` exists and has not expired. Not counted as an access.
     pub fn contains(&mut self, key: &[u8], now: UnixMs) -> bool {
         self.live_position(key, now).is_some()
     }
 
-    /// The live value of `key`.
+    /// The live value of `key`; counts as an access.
     pub fn get(&mut self, key: &[u8], now: UnixMs) -> Option<&Value> {
-        let pos = self.live_position(key, now)?;
+        let pos = self.accessed_position(key, now)?;
         Some(&self.slot(pos).entry.value)
     }
 
-    /// The live value of `key`, for modification in place.
+    /// The live value of `key`, for modification in place; counts as an access.
     pub fn get_mut(&mut self, key: &[u8], now: UnixMs) -> Option<&mut Value> {
-        let pos = self.live_position(key, now)?;
+        let pos = self.accessed_position(key, now)?;
         Some(&mut self.slot_mut(pos).entry.value)
     }
 
-    /// The live entry of `key` (value and metadata).
+    /// The live entry of `key` (value and metadata); counts as an access.
     pub fn entry_mut(&mut self, key: &[u8], now: UnixMs) -> Option<&mut Entry> {
-        let pos = self.live_position(key, now)?;
+        let pos = self.accessed_position(key, now)?;
         Some(&mut self.slot_mut(pos).entry)
+    }
+
+    /// The live entry of `key`, expiring it if due but not counting as an access
+    /// (TYPE, OBJECT, TTL look without touching).
+    pub fn entry(&mut self, key: &[u8], now: UnixMs) -> Option<&Entry> {
+        let pos = self.live_position(key, now)?;
+        Some(&self.slot(pos).entry)
+    }
+
+    /// Records an access to `key` (TOUCH); false if there is no such live key.
+    pub fn mark_accessed(&mut self, key: &[u8], now: UnixMs) -> bool {
+        self.accessed_position(key, now).is_some()
+    }
+
+    /// Whole seconds since `key` was last accessed (OBJECT IDLETIME), without
+    /// counting this as an access; None if there is no such live key.
+    pub fn idle_secs(&mut self, key: &[u8], now: UnixMs) -> Option<u64> {
+        let clock = self.clock(now);
+        let pos = self.live_position(key, now)?;
+        Some(u64::from(clock.saturating_sub(self.slot(pos).entry.access)))
     }
 
     /// Reads an entry without expiring it or touching its access time.
@@ -153,7 +216,7 @@ impl Db {
         expire_at: Option<UnixMs>,
         now: UnixMs,
     ) -> Option<Value> {
-        if let Some(pos) = self.live_position(&key, now) {
+        if let Some(pos) = self.accessed_position(&key, now) {
             let old = std::mem::replace(&mut self.slot_mut(pos).entry.value, value);
             self.set_expiry_at(pos, expire_at);
             return Some(old);
@@ -162,7 +225,7 @@ impl Db {
             value,
             expire_at: None,
             volatile_pos: 0,
-            access: 0,
+            access: self.clock(now),
         };
         let pos = self.alloc_slot(Slot {
             key: owned(key),
@@ -455,6 +518,32 @@ mod tests {
         for i in 0..1000 {
             assert!(seen.contains(format!("stable{i}").as_bytes()));
         }
+    }
+
+    #[test]
+    fn access_time_follows_reads_and_writes_but_not_introspection() {
+        let mut db = Db::new();
+        let t0 = db.clock_base;
+        db.insert(Bytes::from("k"), s("v"), t0 + 1_000);
+        assert_eq!(db.idle_secs(b"k", t0 + 5_999), Some(4));
+        // Introspection does not count as an access.
+        assert!(db.contains(b"k", t0 + 6_000));
+        assert!(db.entry(b"k", t0 + 6_000).is_some());
+        assert!(db.expiry(b"k", t0 + 6_000).is_some());
+        assert_eq!(db.idle_secs(b"k", t0 + 6_000), Some(5));
+        // Reads, writes and TOUCH do.
+        assert!(db.get(b"k", t0 + 7_000).is_some());
+        assert_eq!(db.idle_secs(b"k", t0 + 8_000), Some(1));
+        assert!(db.get_mut(b"k", t0 + 9_000).is_some());
+        assert_eq!(db.idle_secs(b"k", t0 + 9_500), Some(0));
+        assert!(db.mark_accessed(b"k", t0 + 20_000));
+        assert_eq!(db.idle_secs(b"k", t0 + 21_000), Some(1));
+        db.insert(Bytes::from("k"), s("w"), t0 + 30_000);
+        assert_eq!(db.idle_secs(b"k", t0 + 30_000), Some(0));
+        assert!(!db.mark_accessed(b"missing", t0));
+        assert_eq!(db.idle_secs(b"missing", t0), None);
+        // A clock before the database's creation reads as its start.
+        assert_eq!(db.idle_secs(b"k", 0), Some(0));
     }
 
     #[test]

@@ -17,6 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, Notify};
 
+use super::stats::{self, ServerStats};
 use crate::resp::{Decoder, Frame};
 
 /// Largest batch written at once; more waits for the next write.
@@ -83,6 +84,8 @@ pub struct Endpoint {
     pub connect_timeout: Option<Duration>,
     /// SO_KEEPALIVE (`tcpkeepalive`).
     pub keepalive: bool,
+    /// The server's counters: open connections, EOFs, reply bytes.
+    pub stats: Arc<ServerStats>,
 }
 
 /// A lazily (re)connected, shared connection to one server.
@@ -192,13 +195,22 @@ async fn run(
             return Err(err);
         }
     };
+    stats::incr(&endpoint.stats.server_connections);
     let (reader, writer) = socket.into_split();
     let (slots_tx, mut slots_rx) = mpsc::unbounded_channel::<oneshot::Sender<Reply>>();
+    // A reset (after a timeout) both notifies `close` and drops the link's
+    // sender, which ends `write_loop` too: `close` is polled first so that
+    // every request still held fails as timed out, not as "closed".
     let result = tokio::select! {
-        r = write_loop(writer, &mut queue, slots_tx) => r,
-        r = read_loop(reader, &mut slots_rx) => r,
+        biased;
         _ = close.notified() => Err(BackendError::Timeout),
+        r = write_loop(writer, &mut queue, slots_tx) => r,
+        r = read_loop(reader, &mut slots_rx, &endpoint.stats) => r,
     };
+    endpoint
+        .stats
+        .server_connections
+        .fetch_sub(1, Ordering::Relaxed);
     let err = result
         .err()
         .unwrap_or_else(|| BackendError::Io("Connection closed".into()));
@@ -320,6 +332,7 @@ async fn write_loop(
 async fn read_loop(
     mut reader: tokio::net::tcp::OwnedReadHalf,
     slots: &mut mpsc::UnboundedReceiver<oneshot::Sender<Reply>>,
+    counters: &ServerStats,
 ) -> Result<(), BackendError> {
     let mut decoder = Decoder::default();
     let mut buf = BytesMut::with_capacity(16 * 1024);
@@ -329,10 +342,14 @@ async fn read_loop(
             .await
             .map_err(|e| BackendError::from_io(&e))?;
         if n == 0 {
+            stats::incr(&counters.server_eof);
             return Err(BackendError::Io("Connection closed by server".into()));
         }
         loop {
-            let frame = match decoder.decode(&mut buf) {
+            let before = buf.len();
+            let decoded = decoder.decode(&mut buf);
+            stats::add(&counters.response_bytes, (before - buf.len()) as u64);
+            let frame = match decoded {
                 Ok(Some(frame)) => frame,
                 Ok(None) => break,
                 Err(err) => return Err(BackendError::Protocol(err.to_string())),

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::backend::{Endpoint, Link};
 use super::hash::{hash_tagged_key, HashKind};
-use super::ring::{Distribution, Ring, ServerSpec};
+use super::ring::{self, Distribution, Ring, ServerSpec};
 use super::stats::{PoolStats, ServerStats};
 use crate::config::{self, Ranges, ServerAddr};
 
@@ -31,8 +31,8 @@ pub struct Server {
     failures: AtomicU32,
     /// When an ejected server may come back (ms since the epoch; 0 = not ejected).
     ejected_until: AtomicU64,
-    /// twemproxy's per-server counters.
-    pub stats: ServerStats,
+    /// twemproxy's per-server counters, shared with its connections.
+    pub stats: Arc<ServerStats>,
 }
 
 impl Server {
@@ -61,6 +61,8 @@ pub struct Pool {
     pub cfg: config::Pool,
     /// Its servers, in config order.
     pub servers: Vec<Arc<Server>>,
+    /// Indices into `servers` in twemproxy's order (identity length, then bytes).
+    twemproxy_order: Vec<usize>,
     hash: HashKind,
     distribution: Option<Distribution>,
     ring: ArcSwap<Ring>,
@@ -93,7 +95,12 @@ impl Pool {
             .map(|s| Arc::new(server(&cfg, s)))
             .collect();
         let ring = build_ring(distribution, &servers);
+        let twemproxy_order = ring::twemproxy_order(&specs(&servers))
+            .into_iter()
+            .map(|i| i as usize)
+            .collect();
         Pool {
+            twemproxy_order,
             hash,
             distribution,
             ring: ArcSwap::from_pointee(ring),
@@ -214,23 +221,33 @@ impl Pool {
             .store(Arc::new(build_ring(self.distribution, &self.servers)));
     }
 
+    /// The servers in twemproxy's order, the order its stats list them in.
+    pub fn servers_in_twemproxy_order(&self) -> impl Iterator<Item = &Server> {
+        self.twemproxy_order.iter().map(|&i| &*self.servers[i])
+    }
+
     /// The pool's request timeout, if any.
     pub fn timeout(&self) -> Option<Duration> {
         self.cfg.timeout
     }
 }
 
-fn build_ring(distribution: Option<Distribution>, servers: &[Arc<Server>]) -> Ring {
-    let specs: Vec<ServerSpec<'_>> = servers
+fn specs(servers: &[Arc<Server>]) -> Vec<ServerSpec<'_>> {
+    servers
         .iter()
         .map(|s| ServerSpec {
             name: &s.name,
             weight: s.weight,
         })
-        .collect();
-    Ring::with_live(distribution.unwrap_or(Distribution::Ketama), &specs, |i| {
-        !servers[i].is_ejected()
-    })
+        .collect()
+}
+
+fn build_ring(distribution: Option<Distribution>, servers: &[Arc<Server>]) -> Ring {
+    Ring::with_live(
+        distribution.unwrap_or(Distribution::Ketama),
+        &specs(servers),
+        |i| !servers[i].is_ejected(),
+    )
 }
 
 fn server(cfg: &config::Pool, server: &config::Server) -> Server {
@@ -241,7 +258,9 @@ fn server(cfg: &config::Pool, server: &config::Server) -> Server {
         // Replaced by the engine's address when the process starts its shards.
         ServerAddr::Embedded => server.addr.to_string(),
     };
+    let stats = Arc::new(ServerStats::default());
     let endpoint = Endpoint {
+        stats: Arc::clone(&stats),
         addr: addr.clone(),
         auth: cfg.redis_auth.clone(),
         db: cfg.redis_db,
@@ -258,6 +277,6 @@ fn server(cfg: &config::Pool, server: &config::Server) -> Server {
         links,
         failures: AtomicU32::new(0),
         ejected_until: AtomicU64::new(0),
-        stats: ServerStats::default(),
+        stats,
     }
 }

@@ -134,8 +134,7 @@ impl Session {
                 Ok(None) => return true,
                 Err(err) => {
                     stats::incr(&self.client.pool.stats.client_err);
-                    self.push(Pending::Ready(Frame::error(err.reply_text())))
-                        .await;
+                    self.push(Pending::Ready(err.to_frame())).await;
                     self.push(Pending::Close).await;
                     return false;
                 }

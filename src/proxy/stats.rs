@@ -115,14 +115,18 @@ pub fn render(process: &ProcessStats, pools: &[Arc<Pool>]) -> String {
         process.total_connections.load(Ordering::Relaxed),
         process.curr_connections.load(Ordering::Relaxed),
     );
-    for pool in pools {
+    // twemproxy's separators: ", " before the first member of an object, ","
+    // between pools and between servers.
+    for (i, pool) in pools.iter().enumerate() {
         pool.stats
             .server_ejects
             .store(pool.ejects.load(Ordering::Relaxed), Ordering::Relaxed);
-        let _ = write!(out, ", \"{}\": {{", escape(&pool.cfg.name));
+        let sep = if i == 0 { ", " } else { "," };
+        let _ = write!(out, "{sep}\"{}\": {{", escape(&pool.cfg.name));
         pool.stats.write_json(&mut out);
-        for server in &pool.servers {
-            let _ = write!(out, ", \"{}\": {{", escape(&server.name));
+        for (j, server) in pool.servers_in_twemproxy_order().enumerate() {
+            let sep = if j == 0 { ", " } else { "," };
+            let _ = write!(out, "{sep}\"{}\": {{", escape(&server.name));
             server.stats.write_json(&mut out);
             out.push('}');
         }
@@ -154,5 +158,25 @@ pub async fn serve(listener: TcpListener, process: Arc<ProcessStats>, pools: Vec
             let _ = socket.write_all(body.as_bytes()).await;
             let _ = socket.shutdown().await;
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn servers_are_listed_in_twemproxys_order() {
+        let yaml = "p:\n  listen: 127.0.0.1:1\n  redis: true\n  servers:\n   - 127.0.0.1:7003:3 node-c-long-name\n   - 127.0.0.1:7001:1\n   - 127.0.0.1:7002:2 cache-b\n";
+        let cfg = Config::from_yaml(yaml).unwrap();
+        let pool = Arc::new(Pool::new(cfg.pools[0].clone()));
+        let doc = render(&ProcessStats::default(), &[pool]);
+        let at = |name: &str| doc.find(&format!("\"{name}\": {{")).unwrap();
+        assert!(at("cache-b") < at("127.0.0.1:7001"));
+        assert!(at("127.0.0.1:7001") < at("node-c-long-name"));
+        assert!(doc.contains("\"fragments\":0, \"cache-b\": {"), "{doc}");
+        assert!(doc.contains("},\"127.0.0.1:7001\": {"), "{doc}");
+        assert!(doc.ends_with("}}}\n"), "{doc}");
     }
 }

@@ -1,6 +1,7 @@
 //! Parsing command arguments the way Redis does (`string2ll`, `strtold`, options).
 
 use bytes::Bytes;
+use std::time::Duration;
 
 use super::error::CmdError;
 
@@ -54,6 +55,20 @@ pub fn parse_f64(arg: &[u8]) -> Option<f64> {
         _ => text.parse().ok()?,
     };
     (!value.is_nan()).then_some(value)
+}
+
+/// A blocking command's timeout in seconds, as Redis 7.0 reads it (strtod: hex
+/// and exponents accepted), rounded up to the millisecond; `None` = wait forever
+/// (0, or a negative value that rounds to 0).
+pub fn timeout(arg: &[u8]) -> Result<Option<Duration>, CmdError> {
+    let secs = crate::engine::types::zset::parse_score(arg)
+        .map_err(|_| CmdError::msg("ERR timeout is not a float or out of range"))?;
+    let ms = (secs * 1000.0).ceil();
+    // Also catches -inf and +inf; -0.0 (from -0.0001) passes as 0.
+    if !(0.0..i64::MAX as f64).contains(&ms) {
+        return Err(CmdError::msg("ERR timeout is negative"));
+    }
+    Ok((ms > 0.0).then(|| Duration::from_millis(ms as u64)))
 }
 
 /// Case-insensitive comparison of an argument with an option name.
@@ -133,6 +148,27 @@ mod tests {
         assert_eq!(parse_f64(b"1e3"), Some(1000.0));
         for bad in [&b"nan"[..], b"", b" 1", b"1 ", b"abc", b"1.5x"] {
             assert_eq!(parse_f64(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn timeouts_as_redis_reads_them() {
+        assert_eq!(timeout(b"0"), Ok(None));
+        assert_eq!(timeout(b"1.5"), Ok(Some(Duration::from_millis(1500))));
+        assert_eq!(timeout(b"0.0001"), Ok(Some(Duration::from_millis(1))));
+        assert_eq!(timeout(b"0x10"), Ok(Some(Duration::from_secs(16))));
+        // ceil(-0.1 ms) is -0: forever, as redis-server 7.0 does.
+        assert_eq!(timeout(b"-0.0001"), Ok(None));
+        for negative in [&b"-1"[..], b"inf", b"-inf", b"1e30"] {
+            assert_eq!(
+                timeout(negative),
+                Err(CmdError::msg("ERR timeout is negative")),
+                "{negative:?}"
+            );
+        }
+        for junk in [&b"abc"[..], b" 1", b"1 ", b"", b"nan"] {
+            let err = CmdError::msg("ERR timeout is not a float or out of range");
+            assert_eq!(timeout(junk), Err(err), "{junk:?}");
         }
     }
 }

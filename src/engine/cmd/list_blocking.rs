@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use super::args::{self, Args};
 use super::list::{check_list, list_mut, pop, push, remove_if_empty, End};
-use super::{Action, CmdError, CmdResult, Ctx, Handler};
+use super::{CmdError, CmdResult, Ctx, Handler};
 use crate::resp::Frame;
 
 /// This family's commands.
@@ -28,35 +28,6 @@ pub(super) const COMMANDS: &[(&str, Handler)] = &[
     ("brpoplpush", brpoplpush),
     ("blmpop", blmpop),
 ];
-
-/// Parses a blocking timeout as Redis 7.0 does: float seconds, rounded up to a
-/// millisecond; 0 (or anything that rounds to it) waits forever.
-///
-/// # Errors
-/// `ERR timeout is not a float or out of range` for a non-number, `ERR timeout is
-/// negative` for a negative value — and, as redis-server 7.0 answers, for one too
-/// large for its millisecond clock (`inf`, `1e30`).
-pub(super) fn timeout(arg: &[u8]) -> Result<Option<Duration>, CmdError> {
-    let secs =
-        args::parse_f64(arg).ok_or(CmdError::msg("ERR timeout is not a float or out of range"))?;
-    let ms = (secs * 1000.0).ceil();
-    // `!(ms >= 0.0)` also catches -inf; -0.0 (from -0.0001) passes as 0.
-    if !(0.0..i64::MAX as f64).contains(&ms) {
-        return Err(CmdError::msg("ERR timeout is negative"));
-    }
-    Ok((ms > 0.0).then(|| Duration::from_millis(ms as u64)))
-}
-
-/// Replies `null` after asking the connection to wait on `keys`; inside EXEC,
-/// where nothing may wait, just replies `null`.
-fn block(cx: &mut Ctx<'_>, keys: &[Bytes], timeout: Option<Duration>, null: Frame) -> CmdResult {
-    cx.no_change();
-    if !cx.nested {
-        let keys = keys.iter().map(|k| Bytes::copy_from_slice(k)).collect();
-        cx.action = Some(Action::Block { keys, timeout });
-    }
-    Ok(null)
-}
 
 /// Pops one element from `src`'s `from` end and pushes it at `dst`'s `to` end;
 /// `None` when `src` does not exist (then `dst`'s type is not checked, as in Redis).
@@ -103,14 +74,14 @@ fn rpoplpush(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// As LMOVE, waiting up to timeout seconds for source to have an element.
 fn blmove(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let (from, to) = (End::parse(&args[3])?, End::parse(&args[4])?);
-    let wait = timeout(&args[5])?;
+    let wait = args::timeout(&args[5])?;
     move_command(cx, &args[1], &args[2], from, to, Some(wait))
 }
 
 /// # Format
 /// `BRPOPLPUSH source destination timeout`
 fn brpoplpush(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let wait = timeout(&args[3])?;
+    let wait = args::timeout(&args[3])?;
     move_command(cx, &args[1], &args[2], End::Right, End::Left, Some(wait))
 }
 
@@ -125,7 +96,7 @@ fn move_command(
 ) -> CmdResult {
     match (move_element(cx, src, dst, from, to)?, wait) {
         (Some(value), _) => Ok(Frame::Bulk(value)),
-        (None, Some(timeout)) => block(cx, std::slice::from_ref(src), timeout, Frame::Null),
+        (None, Some(timeout)) => cx.block(std::slice::from_ref(src), timeout, Frame::Null),
         (None, None) => {
             cx.no_change();
             Ok(Frame::Null)
@@ -168,7 +139,7 @@ fn brpop(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 fn bpop(cx: &mut Ctx<'_>, args: &[Bytes], end: End) -> CmdResult {
     let (keys, last) = args[1..].split_at(args.len() - 2);
-    let wait = timeout(&last[0])?;
+    let wait = args::timeout(&last[0])?;
     match pop_first(cx, keys, end, 1)? {
         Some((key, values)) => {
             // One element was asked for: the reply is [key, element].
@@ -176,7 +147,7 @@ fn bpop(cx: &mut Ctx<'_>, args: &[Bytes], end: End) -> CmdResult {
             reply.extend(values.into_iter().map(Frame::Bulk));
             Ok(Frame::Array(reply))
         }
-        None => block(cx, keys, wait, Frame::NullArray),
+        None => cx.block(keys, wait, Frame::NullArray),
     }
 }
 
@@ -250,33 +221,16 @@ fn lmpop(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// `BLMPOP timeout numkeys key [key ...] <LEFT | RIGHT> [COUNT count]`
 fn blmpop(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let parsed = MpopArgs::parse(args, 2)?;
-    let wait = timeout(&args[1])?;
+    let wait = args::timeout(&args[1])?;
     match pop_first(cx, parsed.keys, parsed.end, parsed.count)? {
         Some(popped) => Ok(mpop_reply(Some(popped))),
-        None => block(cx, parsed.keys, wait, Frame::NullArray),
+        None => cx.block(parsed.keys, wait, Frame::NullArray),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timeouts_as_redis_7_0_reads_them() {
-        assert_eq!(timeout(b"0"), Ok(None));
-        assert_eq!(timeout(b"-0.0001"), Ok(None));
-        assert_eq!(timeout(b"0.0001"), Ok(Some(Duration::from_millis(1))));
-        assert_eq!(timeout(b"0.1"), Ok(Some(Duration::from_millis(100))));
-        assert_eq!(timeout(b"2"), Ok(Some(Duration::from_secs(2))));
-        let negative = Err(CmdError::msg("ERR timeout is negative"));
-        for bad in [&b"-1"[..], b"inf", b"-inf", b"1e30"] {
-            assert_eq!(timeout(bad), negative, "{bad:?}");
-        }
-        let not_float = Err(CmdError::msg("ERR timeout is not a float or out of range"));
-        for bad in [&b"abc"[..], b"nan", b" 1", b"1s", b""] {
-            assert_eq!(timeout(bad), not_float, "{bad:?}");
-        }
-    }
 
     fn argv(line: &str) -> Vec<Bytes> {
         line.split(' ')

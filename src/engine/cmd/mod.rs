@@ -33,6 +33,11 @@ mod set_random;
 mod string;
 mod transaction;
 mod zset;
+mod zset_algebra;
+mod zset_combine;
+mod zset_pop;
+mod zset_random;
+mod zset_range;
 
 pub use connection::REDIS_VERSION;
 pub use error::{CmdError, CmdResult};
@@ -129,6 +134,18 @@ impl<'a> Ctx<'a> {
         self.unchanged = true;
     }
 
+    /// Nothing to serve yet: asks the connection to wait on `keys` and replies
+    /// `null` (ignored then); inside EXEC, where nothing may wait, `null` is the reply.
+    pub fn block(&mut self, keys: &[Bytes], timeout: Option<Duration>, null: Frame) -> CmdResult {
+        self.no_change();
+        if !self.nested {
+            // Copies: the waiter outlives the client's read buffer.
+            let keys = keys.iter().map(|k| Bytes::copy_from_slice(k)).collect();
+            self.action = Some(Action::Block { keys, timeout });
+        }
+        Ok(null)
+    }
+
     /// Signals a modification of a key not among the command's declared keys.
     pub fn touch(&mut self, key: &Bytes) {
         let db = self.client.db;
@@ -163,6 +180,10 @@ fn families() -> Vec<&'static [(&'static str, Handler)]> {
         set_random::COMMANDS,
         set_algebra::COMMANDS,
         zset::COMMANDS,
+        zset_range::COMMANDS,
+        zset_pop::COMMANDS,
+        zset_algebra::COMMANDS,
+        zset_random::COMMANDS,
         keys::COMMANDS,
         server::COMMANDS,
         pubsub::COMMANDS,
@@ -209,7 +230,7 @@ pub fn call(cx: &mut Ctx<'_>, cmd: Command, args: &[Bytes]) -> Frame {
         Ok(frame) => {
             if cmd.spec.flags.contains(Flags::WRITE) && !cx.unchanged && !frame.is_error() {
                 let db = cx.client.db;
-                for i in cmd.spec.key_indexes(args) {
+                for i in cmd.spec.written_key_indexes(args) {
                     cx.ks.touch(db, &args[i]);
                 }
             }

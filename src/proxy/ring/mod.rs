@@ -235,8 +235,9 @@ fn pick_random<R: Rng + ?Sized>(servers: &[u32], rng: &mut R) -> Option<usize> {
     Some(servers[rng.gen_range(0..servers.len())] as usize)
 }
 
-/// Server indices in twemproxy's order: by identity length, then bytes.
-fn twemproxy_order(servers: &[ServerSpec<'_>]) -> Vec<u32> {
+/// Server indices in twemproxy's order: by identity length, then bytes. It is
+/// also the order in which twemproxy lists a pool's servers in its stats.
+pub fn twemproxy_order(servers: &[ServerSpec<'_>]) -> Vec<u32> {
     let mut order: Vec<u32> = (0..servers.len() as u32).collect();
     order.sort_by_key(|&i| {
         let name = servers[i as usize].name.as_bytes();

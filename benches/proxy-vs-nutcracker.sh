@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Runs the same redis-benchmark (SET and GET, 64-byte values, -c 50, random keys,
+# -P 1 and -P 16) through Debian's nutcracker and through `shardcar proxy`, with the
+# same pool config over the same three redis-server backends, alternating, and
+# prints ops/s, p99 latency and the ratio per test. Figures, not pass/fail: compare
+# ratios from one run, never absolute numbers across runs.
+#
+# Usage: benches/proxy-vs-nutcracker.sh [requests per test, default 200000] [rounds, default 2]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+REQUESTS=${1:-200000}
+ROUNDS=${2:-2}
+NUTCRACKER=$(command -v nutcracker || echo /usr/sbin/nutcracker)
+
+cargo build --release --quiet
+SHARDCAR=target/release/shardcar
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_ready() { for _ in $(seq 100); do redis-cli -p "$1" ping >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "nothing answers on $1" >&2; exit 1; }
+
+WORK=$(mktemp -d)
+PIDS=()
+trap 'kill "${PIDS[@]}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+SERVERS=""
+for i in 0 1 2; do
+  port=$(free_port)
+  redis-server --port "$port" --save '' --appendonly no --logfile /dev/null &
+  PIDS+=($!)
+  wait_ready "$port"
+  SERVERS="$SERVERS    - 127.0.0.1:$port:1 server$i"$'\n'
+done
+
+write_config() { # listen-port
+  cat > "$WORK/pool-$1.yml" <<YML
+bench:
+  listen: 127.0.0.1:$1
+  hash: fnv1a_64
+  distribution: ketama
+  redis: true
+  server_connections: 1
+  servers:
+$SERVERS
+YML
+}
+
+NC_PORT=$(free_port); write_config "$NC_PORT"
+"$NUTCRACKER" -c "$WORK/pool-$NC_PORT.yml" -s "$(free_port)" -o "$WORK/nutcracker.log" &
+PIDS+=($!)
+SC_PORT=$(free_port); write_config "$SC_PORT"
+"$SHARDCAR" proxy -c "$WORK/pool-$SC_PORT.yml" -s "$(free_port)" -v 3 &
+PIDS+=($!)
+wait_ready "$NC_PORT"
+wait_ready "$SC_PORT"
+
+# "test ops_per_sec p99_ms" per line, from redis-benchmark's CSV.
+bench() {
+  redis-benchmark -p "$1" -c 50 -n "$REQUESTS" -P "$2" -r 1000000 -d 64 -t set,get --csv 2>/dev/null |
+    awk -F, 'NR>1 {for (i = 1; i <= NF; i++) gsub(/"/, "", $i); gsub(/ /, "_", $1); print $1, $2, $7}'
+}
+
+printf '%-5s %6s %14s %10s %14s %10s %8s\n' test depth nutcracker p99_ms shardcar p99_ms ratio
+for depth in 1 16; do
+  : > "$WORK/nc"; : > "$WORK/sc"
+  for _ in $(seq "$ROUNDS"); do
+    bench "$NC_PORT" "$depth" >> "$WORK/nc"
+    bench "$SC_PORT" "$depth" >> "$WORK/sc"
+  done
+  # Average the rounds per test.
+  avg() { awk '{n[$1]++; ops[$1]+=$2; p99[$1]+=$3} END {for (t in n) print t, ops[t]/n[t], p99[t]/n[t]}' "$1" | sort; }
+  join <(avg "$WORK/nc") <(avg "$WORK/sc") |
+    awk -v d="$depth" '{printf "%-5s %6s %14.0f %10.3f %14.0f %10.3f %7.2fx\n", $1, d, $2, $3, $4, $5, $4/$2}'
+done
