@@ -145,7 +145,11 @@ async fn fetch(cache: &Arc<Cache>, pool: &Arc<Pool>, target: &Target) -> Outcome
                 }
                 let id = reads.next_id.fetch_add(1, Ordering::Relaxed);
                 let result = rx.clone();
-                let flight = Flight { id, result, valid_until: None };
+                let flight = Flight {
+                    id,
+                    result,
+                    valid_until: None,
+                };
                 flights.insert(target.key.clone(), flight);
                 (Some(id), rx)
             }

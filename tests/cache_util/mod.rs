@@ -55,11 +55,15 @@ impl Db {
             Db::Sqlite(path) => {
                 let conn = rusqlite::Connection::open(path).expect("open sqlite");
                 conn.busy_timeout(Duration::from_secs(5)).unwrap();
-                conn.execute_batch(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+                conn.execute_batch(sql)
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
             }
             Db::Postgres(url) => {
                 let client = pg(url).await;
-                client.batch_execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+                client
+                    .batch_execute(sql)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
             }
         }
     }
@@ -79,7 +83,8 @@ impl Db {
                                 rusqlite::types::ValueRef::Null => None,
                                 rusqlite::types::ValueRef::Integer(v) => Some(v.to_string()),
                                 rusqlite::types::ValueRef::Real(v) => Some(v.to_string()),
-                                rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                                rusqlite::types::ValueRef::Text(t)
+                                | rusqlite::types::ValueRef::Blob(t) => {
                                     Some(String::from_utf8_lossy(t).into_owned())
                                 }
                             })
@@ -92,7 +97,10 @@ impl Db {
             }
             Db::Postgres(url) => {
                 let client = pg(url).await;
-                let rows = client.simple_query(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+                let rows = client
+                    .simple_query(sql)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
                 rows.into_iter()
                     .filter_map(|m| match m {
                         tokio_postgres::SimpleQueryMessage::Row(r) => {
@@ -108,7 +116,11 @@ impl Db {
     /// The first column of the first row, as a number.
     pub async fn count(&self, sql: &str) -> i64 {
         let rows = self.rows(sql).await;
-        rows[0][0].as_deref().unwrap_or("0").parse().expect("a number")
+        rows[0][0]
+            .as_deref()
+            .unwrap_or("0")
+            .parse()
+            .expect("a number")
     }
 
     /// A table name unique to this test and database.
@@ -119,13 +131,22 @@ impl Db {
         }
     }
 
+    /// Drops a test's table from PostgreSQL (SQLite files go with their directory).
+    pub async fn drop_table(&self, table: &str) {
+        if self.is_postgres() {
+            self.exec(&format!("DROP TABLE IF EXISTS {table}")).await;
+        }
+    }
+
     pub fn is_postgres(&self) -> bool {
         matches!(self, Db::Postgres(_))
     }
 }
 
 async fn pg(url: &str) -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect to PostgreSQL");
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connect to PostgreSQL");
     tokio::spawn(conn);
     client
 }
@@ -172,7 +193,11 @@ impl CacheProxy {
         for _ in 0..engines {
             started.push(Engine::start().await);
         }
-        let servers: Vec<String> = started.iter().enumerate().map(|(i, e)| format!("{}:1 shard-{i}", e.addr)).collect();
+        let servers: Vec<String> = started
+            .iter()
+            .enumerate()
+            .map(|(i, e)| format!("{}:1 shard-{i}", e.addr))
+            .collect();
         let yaml = pool_yaml(&servers, cache);
         let cfg = shardcar::config::Config::from_yaml(&yaml).map_err(|e| e.to_string())?;
         let pool_cfg = cfg.pools.into_iter().next().expect("one pool");
@@ -187,7 +212,13 @@ impl CacheProxy {
             })
             .await;
         });
-        Ok(CacheProxy { addr, pool, engines: started, shutdown: Some(tx), join: Some(join) })
+        Ok(CacheProxy {
+            addr,
+            pool,
+            engines: started,
+            shutdown: Some(tx),
+            join: Some(join),
+        })
     }
 
     pub async fn start(engines: usize, cache: &str) -> CacheProxy {
@@ -201,7 +232,10 @@ impl CacheProxy {
         self.pool.cache.as_deref().expect("the pool has a cache")
     }
 
-    pub fn stat(&self, pick: impl Fn(&shardcar::cache::Stats) -> &std::sync::atomic::AtomicU64) -> u64 {
+    pub fn stat(
+        &self,
+        pick: impl Fn(&shardcar::cache::Stats) -> &std::sync::atomic::AtomicU64,
+    ) -> u64 {
         pick(&self.cache().stats).load(std::sync::atomic::Ordering::Relaxed)
     }
 
@@ -251,10 +285,75 @@ where
 }
 
 /// Sends one command and returns the reply (errors as `Err(text)`).
-pub async fn query(con: &mut redis::aio::MultiplexedConnection, args: &[&str]) -> Result<redis::Value, String> {
+pub async fn query(
+    con: &mut redis::aio::MultiplexedConnection,
+    args: &[&str],
+) -> Result<redis::Value, String> {
     let mut cmd = redis::cmd(args[0]);
     for a in &args[1..] {
         cmd.arg(*a);
     }
     cmd.query_async(con).await.map_err(|e| e.to_string())
+}
+
+/// A TCP relay to a PostgreSQL server that a test can cut and restore.
+pub struct Relay {
+    /// The PostgreSQL URL through the relay.
+    pub url: String,
+    cut: Arc<std::sync::atomic::AtomicBool>,
+    conns: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl Relay {
+    /// Listens on 127.0.0.1:0 and relays to the host and port of `url`.
+    pub async fn start(url: &str) -> Relay {
+        let (prefix, rest) = url.split_once('@').expect("postgres://USER@HOST:PORT/DB");
+        let (host_port, db) = rest.split_once('/').unwrap_or((rest, ""));
+        let target = host_port.to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let conns = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (c, k) = (cut.clone(), conns.clone());
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if c.load(std::sync::atomic::Ordering::SeqCst) {
+                    continue;
+                }
+                let target = target.clone();
+                k.lock().unwrap().push(tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                }));
+            }
+        });
+        Relay {
+            url: format!("{prefix}@{addr}/{db}"),
+            cut,
+            conns,
+            accept,
+        }
+    }
+
+    /// Drops every relayed connection and refuses new ones.
+    pub fn cut(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        for conn in self.conns.lock().unwrap().drain(..) {
+            conn.abort();
+        }
+    }
+
+    /// Relays again.
+    pub fn restore(&self) {
+        self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.cut();
+    }
 }
