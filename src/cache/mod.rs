@@ -102,6 +102,9 @@ pub struct Stats {
     pub flushed: AtomicU64,
     /// Flush transactions committed.
     pub flush_batches: AtomicU64,
+    /// Row changes those transactions made (fewer than `flushed` when upserts
+    /// of one key coalesce).
+    pub rows_flushed: AtomicU64,
     /// Writes SQL refused, moved to the dead-letter table.
     pub dead_letters: AtomicU64,
 }

@@ -20,6 +20,7 @@
 use bytes::Bytes;
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
@@ -384,10 +385,7 @@ async fn flush_all(
                 if let Some(journal) = &cache.journal {
                     journal.applied(&state.rule.name, high_water);
                 }
-                cache
-                    .stats
-                    .flushed
-                    .fetch_add(records.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                cache.stats.flushed.fetch_add(records.len() as u64, Relaxed);
             }
             Err(err) => {
                 let Some(stop) = stop.as_deref_mut() else {
@@ -415,53 +413,53 @@ async fn flush_batch(
     records: &[(Record, Vec<(usize, Bytes)>)],
     high_water: u64,
 ) -> Result<(), StoreError> {
-    let writes = to_writes(rule, records);
     let batch = Batch {
         rule: rule.name.clone(),
-        writes,
+        writes: to_writes(rule, records),
         high_water: Some(high_water),
     };
     match cache.store.apply(rule, &batch).await {
-        Ok(()) => {
-            incr(&cache.stats.flush_batches);
-            return Ok(());
-        }
-        Err(StoreError::Unavailable(e)) => return Err(StoreError::Unavailable(e)),
-        Err(StoreError::Rejected(_)) => {}
+        Ok(()) => {}
+        Err(StoreError::Rejected(_)) => one_by_one(cache, rule, &batch).await?,
+        Err(unavailable) => return Err(unavailable),
     }
+    incr(&cache.stats.flush_batches);
+    let rows = batch.writes.len() as u64;
+    cache.stats.rows_flushed.fetch_add(rows, Relaxed);
+    Ok(())
+}
+
+/// A refused batch, write by write: each refused one to the dead-letter table,
+/// then the high-water mark. Replaying any of it is harmless (the guards), so
+/// only the last transaction advances the mark.
+async fn one_by_one(cache: &Cache, rule: &Rule, batch: &Batch) -> Result<(), StoreError> {
+    let single = |writes: Vec<Write>, high_water: Option<u64>| Batch {
+        rule: rule.name.clone(),
+        writes,
+        high_water,
+    };
     for write in &batch.writes {
-        let single = Batch {
-            rule: rule.name.clone(),
-            writes: vec![write.clone()],
-            high_water: None,
-        };
-        match cache.store.apply(rule, &single).await {
+        match cache
+            .store
+            .apply(rule, &single(vec![write.clone()], None))
+            .await
+        {
             Ok(()) => {}
             Err(StoreError::Rejected(reason)) => {
                 tracing::error!(rule = %rule.name, seq = write.seq, cause = %reason, "cache: SQL refused a write; moved to shardcar_dead_letter");
-                cache
-                    .store
-                    .dead_letter(rule, write, &reason, None)
-                    .await
-                    .map_err(|e| match e {
-                        StoreError::Rejected(e) => {
-                            StoreError::Unavailable(format!("cannot record a dead letter: {e}"))
-                        }
-                        other => other,
-                    })?;
+                let recorded = cache.store.dead_letter(rule, write, &reason, None).await;
+                recorded.map_err(|e| {
+                    StoreError::Unavailable(format!("cannot record a dead letter: {e}"))
+                })?;
                 incr(&cache.stats.dead_letters);
             }
             Err(unavailable) => return Err(unavailable),
         }
     }
-    let mark = Batch {
-        rule: rule.name.clone(),
-        writes: Vec::new(),
-        high_water: Some(high_water),
-    };
-    cache.store.apply(rule, &mark).await?;
-    incr(&cache.stats.flush_batches);
-    Ok(())
+    cache
+        .store
+        .apply(rule, &single(Vec::new(), batch.high_water))
+        .await
 }
 
 /// Journal records as row changes: one per write for append rules; one per key
