@@ -223,7 +223,8 @@ impl Cache {
             stop,
             flushers: Mutex::new(Vec::new()),
         };
-        if cache.rules.iter().any(|r| r.pending.is_some()) {
+        // Even with no write-back rule left, a journal may hold writes of one.
+        if cache.rules.iter().any(|r| r.pending.is_some()) || cfg.journal.exists() {
             write_back::recover(&mut cache, cfg).await?;
         }
         Ok(cache)

@@ -269,18 +269,29 @@ pub(crate) async fn recover(cache: &mut Cache, cfg: &CacheConfig) -> Result<(), 
             })
         })?
         .map_err(journal_err)?;
+    // Every rule with journaled writes, and every write-back rule.
+    let mut names: Vec<String> = recovered.records.iter().map(|r| r.rule.clone()).collect();
+    names.extend(
+        cache
+            .rules
+            .iter()
+            .filter(|s| s.pending.is_some())
+            .map(|s| s.rule.name.clone()),
+    );
+    names.sort();
+    names.dedup();
     let mut marks = HashMap::new();
-    for state in cache.rules.iter().filter(|s| s.pending.is_some()) {
+    for name in names {
         let mark = cache
             .store
-            .high_water(&state.rule.name)
+            .high_water(&name)
             .await
             .map_err(|source| CacheError::Database {
                 pool: cache.pool.clone(),
                 database: cache.database.clone(),
                 source,
             })?;
-        marks.insert(state.rule.name.clone(), mark);
+        marks.insert(name, mark);
     }
     replay(cache, &recovered.records, &marks)?;
     let next = recovered
@@ -316,17 +327,18 @@ fn replay(
     let mut orphans: HashMap<&str, usize> = HashMap::new();
     let mut replayed = 0;
     for record in records {
+        // Writes already flushed past (the mark) are no loss, whatever the rule.
+        if record.seq <= marks.get(&record.rule).copied().unwrap_or(0) {
+            continue;
+        }
         let state = cache
             .rules
             .iter()
             .find(|s| s.rule.name == record.rule && s.pending.is_some());
-        let (Some(state), Some(mark)) = (state, marks.get(&record.rule)) else {
+        let Some(state) = state else {
             *orphans.entry(record.rule.as_str()).or_default() += 1;
             continue;
         };
-        if record.seq <= *mark {
-            continue;
-        }
         let names = state.rule.value.columns();
         let columns = record
             .fields
@@ -343,11 +355,7 @@ fn replay(
             replayed += 1;
         }
     }
-    let orphan = orphans.into_iter().find(|(rule, _)| {
-        // Writes of a rule already flushed past them are no loss.
-        !marks.contains_key(*rule)
-    });
-    if let Some((rule, count)) = orphan {
+    if let Some((rule, count)) = orphans.into_iter().next() {
         return Err(CacheError::OrphanWrites {
             pool: cache.pool.clone(),
             rule: rule.to_string(),

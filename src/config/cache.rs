@@ -347,3 +347,7 @@ pub(crate) fn duration(v: &Value) -> Result<Duration, Problem> {
                     .into(),
         })
 }
+
+#[cfg(test)]
+#[path = "cache_tests.rs"]
+mod tests;
