@@ -7,9 +7,13 @@
 //! - [`engine`]: the bundled Redis-compatible server.
 //! - [`proxy`]: key placement (twemproxy's hashes, ketama/modula/random rings), routing.
 //! - [`cache`]: SQL caching rules: look-aside and write-back with a journal.
-//! - [`up`]: bringing a proxy config up: embedded engine shards, listeners, stats.
+//! - [`up`]: bringing a proxy config up: embedded engine shards, listeners, stats,
+//!   the admin port, and the bounded drain on shutdown.
+//! - [`telemetry`]: logging, the Prometheus recorder, every metric name and its handles.
+//! - [`admin`]: the admin HTTP port: `/metrics`, `/healthz`, `/readyz`, a status page.
 //! - [`error`]: the crate's error type.
 
+pub mod admin;
 pub mod cache;
 pub mod command;
 pub mod config;
@@ -17,6 +21,7 @@ pub mod engine;
 pub mod error;
 pub mod proxy;
 pub mod resp;
+pub mod telemetry;
 pub mod up;
 
 pub use error::{Error, Result};

@@ -2,11 +2,13 @@
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
+use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
 use shardcar::config::Config;
-use shardcar::engine::{self, EngineConfig};
-use shardcar::up::{self, StatsAddr};
+use shardcar::engine::EngineConfig;
+use shardcar::telemetry::{self, init_logging};
+use shardcar::up::{self, AdminAddr, Options, StatsAddr};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -33,17 +35,69 @@ enum Role {
         /// Stats address (as `proxy -a`).
         #[arg(short = 'a', long = "stats-addr", default_value = "127.0.0.1")]
         stats_addr: String,
+        #[command(flatten)]
+        ops: OpsArgs,
     },
     /// The proxy alone, with twemproxy's flags.
     Proxy(ProxyArgs),
     /// The bundled Redis-compatible engine alone. Options are spelled as in
     /// redis.conf (`--port 7000 --maxmemory 1gb`), optionally after a config file
-    /// path, as `redis-server` takes them.
+    /// path, as `redis-server` takes them; `--admin ADDR|off` sets the admin port.
     Engine {
         /// [redis.conf] [--name value ...]
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+}
+
+/// Operations flags of `up` and `proxy`.
+#[derive(clap::Args, Debug)]
+struct OpsArgs {
+    /// Admin HTTP address (/metrics, /healthz, /readyz, /), or `off`
+    /// [default: 127.0.0.1:9722, skipped with a warning if taken].
+    #[arg(long = "admin", value_name = "ADDR")]
+    admin: Option<AdminAddr>,
+    /// How long in-flight requests may take to finish after SIGTERM or SIGINT.
+    #[arg(long = "drain-timeout", value_name = "DURATION", default_value = "10s", value_parser = up::parse_duration)]
+    drain_timeout: Duration,
+    /// Log requests slower than this (e.g. 250ms), or `off`.
+    #[arg(long = "slow-request", value_name = "DURATION", default_value = "1s", value_parser = parse_threshold)]
+    slow_request: Threshold,
+}
+
+/// A duration or `off`.
+#[derive(Debug, Clone, Copy)]
+struct Threshold(Option<Duration>);
+
+fn parse_threshold(text: &str) -> Result<Threshold, String> {
+    match text {
+        "off" => Ok(Threshold(None)),
+        _ => up::parse_duration(text).map(|d| Threshold(Some(d))),
+    }
+}
+
+impl OpsArgs {
+    /// The run options, with the recorder installed unless the admin port is off.
+    fn options(self, role: &'static str, stats: StatsAddr) -> anyhow::Result<Options> {
+        let admin = self.admin.unwrap_or_default();
+        Ok(Options {
+            role,
+            stats: Some(stats),
+            metrics: install_metrics(&admin)?,
+            admin,
+            drain_timeout: self.drain_timeout,
+            slow_request: self.slow_request.0,
+        })
+    }
+}
+
+fn install_metrics(
+    admin: &AdminAddr,
+) -> anyhow::Result<Option<metrics_exporter_prometheus::PrometheusHandle>> {
+    Ok(match admin {
+        AdminAddr::Off => None,
+        _ => Some(telemetry::install()?),
+    })
 }
 
 /// twemproxy's command line, with its meanings.
@@ -83,6 +137,8 @@ struct ProxyArgs {
     /// Print the version and exit.
     #[arg(short = 'V', long = "version")]
     version: bool,
+    #[command(flatten)]
+    ops: OpsArgs,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -91,13 +147,17 @@ fn main() -> anyhow::Result<()> {
             conf,
             stats_port,
             stats_addr,
+            ops,
         } => {
-            init_logging(EnvFilter::new("info"), None)?;
+            init_logging(
+                EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+                None,
+            )?;
             let stats = StatsAddr {
                 addr: stats_addr,
                 port: stats_port,
             };
-            serve(load(&conf), stats)
+            serve(load(&conf), ops.options("up", stats)?)
         }
         Role::Proxy(args) => run_proxy(args),
         Role::Engine { args } => run_engine(&args),
@@ -144,7 +204,7 @@ fn run_proxy(args: ProxyArgs) -> anyhow::Result<()> {
     };
     init_logging(
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level)),
-        args.output.as_ref(),
+        args.output.as_deref(),
     )?;
     if args.daemonize || args.mbuf_size.is_some() || args.stats_interval.is_some() {
         tracing::info!("-d, -m and -i are accepted for twemproxy compatibility and have no effect: shardcar runs in the foreground, sizes its buffers itself and keeps its stats current");
@@ -156,16 +216,24 @@ fn run_proxy(args: ProxyArgs) -> anyhow::Result<()> {
         addr: args.stats_addr,
         port: args.stats_port,
     };
-    serve(cfg, stats)
+    serve(cfg, args.ops.options("proxy", stats)?)
 }
 
-fn serve(cfg: Config, stats: StatsAddr) -> anyhow::Result<()> {
-    tokio::runtime::Runtime::new()?.block_on(up::run(cfg, Some(stats), shutdown_signal()))?;
+fn serve(cfg: Config, opts: Options) -> anyhow::Result<()> {
+    tokio::runtime::Runtime::new()?.block_on(async {
+        let shutdown = shutdown_signal()?;
+        up::run(cfg, opts, shutdown).await
+    })?;
+    tracing::info!("shut down");
     Ok(())
 }
 
 fn run_engine(args: &[String]) -> anyhow::Result<()> {
-    let cfg = EngineConfig::from_args(args).unwrap_or_else(|err| {
+    let (admin, args) = up::take_admin_flag(args).unwrap_or_else(|err| {
+        eprintln!("shardcar engine: {err}");
+        std::process::exit(64);
+    });
+    let cfg = EngineConfig::from_args(&args).unwrap_or_else(|err| {
         eprintln!("shardcar engine: {err}");
         std::process::exit(64);
     });
@@ -184,53 +252,30 @@ fn run_engine(args: &[String]) -> anyhow::Result<()> {
             "accepted, but not active yet in this version"
         );
     }
+    let opts = Options {
+        role: "engine",
+        metrics: install_metrics(&admin)?,
+        admin,
+        ..Options::default()
+    };
     tokio::runtime::Runtime::new()?.block_on(async {
-        let addr = format!(
-            "{}:{}",
-            cfg.bind.first().map_or("127.0.0.1", String::as_str),
-            cfg.port
-        );
-        let listener = tokio::net::TcpListener::bind(&addr)
-            .await
-            .map_err(|err| anyhow::anyhow!("cannot listen on {addr}: {err}"))?;
-        tracing::info!(addr = %listener.local_addr()?, "engine ready to accept connections");
-        engine::run(listener, cfg, shutdown_signal()).await?;
-        Ok(())
-    })
-}
-
-fn init_logging(filter: EnvFilter, file: Option<&PathBuf>) -> anyhow::Result<()> {
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
-    match file {
-        Some(path) => {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)?;
-            builder
-                .with_ansi(false)
-                .with_writer(std::sync::Mutex::new(file))
-                .init();
-        }
-        None => builder.init(),
-    }
+        let shutdown = shutdown_signal()?;
+        up::run_engine(cfg, opts, shutdown).await
+    })?;
     Ok(())
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
+/// Resolves on SIGINT or SIGTERM. The handlers are installed at once, so a
+/// signal that comes while the process is still starting is not lost.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        let name = tokio::select! {
+            _ = interrupt.recv() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+        };
+        tracing::info!(signal = name, "shutting down");
+    })
 }

@@ -321,13 +321,21 @@ pub struct SessionCache {
 
 /// Takes the request if it touches a cached key: the reply arrives on the
 /// returned receiver. `None`: the request is not the cache's business.
+/// Inside MULTI (`in_multi`) cached keys are refused: the transaction would
+/// run on a backend, out of SQL's sight.
 pub fn intercept(
     pool: &Arc<Pool>,
     session: &mut SessionCache,
     args: &[bytes::Bytes],
+    in_multi: bool,
 ) -> Option<oneshot::Receiver<Frame>> {
     let cache = pool.cache.as_ref()?;
-    let op = command::classify(cache, args)?;
+    let mut op = command::classify(cache, args)?;
+    if in_multi {
+        op = command::Op::Refuse(Frame::error(
+            "ERR shardcar: cached keys cannot be used inside MULTI (SQL could not follow the transaction)",
+        ));
+    }
     let (reply, rx) = oneshot::channel();
     if let command::Op::Refuse(frame) = op {
         let _ = reply.send(frame);

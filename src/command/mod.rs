@@ -104,8 +104,9 @@ impl Group {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
     /// One key: to the server that owns it. PUBLISH is `Single` too although Redis
-    /// counts no key in it: subscriptions are made on every shard, so a message needs
-    /// publishing on one server only, the one its channel (`args[1]`) hashes to.
+    /// counts no key in it: the proxy subscribes a channel on the server its name
+    /// hashes to and a pattern on every server, so a message is published on one
+    /// server only, the one its channel (`args[1]`) hashes to.
     Single,
     /// Split per key across servers and the replies merged: MGET, MSET (keys at
     /// step 2), DEL, UNLINK, EXISTS, TOUCH.
@@ -114,7 +115,8 @@ pub enum Route {
     /// RANDOMKEY, PUBSUB …, SUBSCRIBE, PSUBSCRIBE, SCRIPT LOAD …
     AllShards,
     /// Answered by the proxy itself: PING, ECHO, QUIT, SELECT, HELLO, AUTH, COMMAND,
-    /// CLIENT, INFO, CONFIG GET …
+    /// CLIENT, INFO, CONFIG GET …; MULTI, EXEC, DISCARD, WATCH and UNWATCH, which
+    /// the proxy's session runs on a connection of the client's own.
     Local,
     /// Several keys that must all live on one server (the proxy checks, hash tags
     /// make it so): RENAME, SMOVE, SINTERSTORE, BLPOP with many keys, LMOVE, EVAL …

@@ -26,8 +26,6 @@ use super::{AclCategories, CommandSpec, DocStatus, Flags, Group, KeySpec, KeySpe
 
 /// Why KEYS is refused: it would have to walk every key of every shard.
 const KEYS: &str = "not supported across shards; use SCAN";
-/// Why MULTI/EXEC/WATCH are refused.
-const TXN: &str = "not supported across shards: a transaction cannot span servers";
 /// Why MIGRATE is refused.
 const MIGRATE: &str = "not supported through the proxy; run it on a server";
 /// Why MOVE and SWAPDB are refused.
@@ -114,14 +112,14 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     c!("decr", 2, [WRITE DENYOOM FAST], 1, 1, 1, [WRITE STRING FAST], String, "1.0.0", Single; ks[[RW ACCESS UPDATE] idx(1) range(0, 1, 0)]),
     c!("decrby", 3, [WRITE DENYOOM FAST], 1, 1, 1, [WRITE STRING FAST], String, "1.0.0", Single; ks[[RW ACCESS UPDATE] idx(1) range(0, 1, 0)]),
     c!("del", -2, [WRITE], 1, -1, 1, [KEYSPACE WRITE SLOW], Generic, "1.0.0", PerKey; ks[[RM DELETE] idx(1) range(-1, 1, 0)]; tips["request_policy:multi_shard" "response_policy:agg_sum"]),
-    c!("discard", 1, [NOSCRIPT LOADING STALE FAST ALLOW_BUSY], 0, 0, 0, [FAST TRANSACTION], Transactions, "2.0.0", Unsupported(TXN)),
+    c!("discard", 1, [NOSCRIPT LOADING STALE FAST ALLOW_BUSY], 0, 0, 0, [FAST TRANSACTION], Transactions, "2.0.0", Local),
     c!("dump", 2, [READONLY], 1, 1, 1, [KEYSPACE READ SLOW], Generic, "2.6.0", Single; ks[[RO ACCESS] idx(1) range(0, 1, 0)]; tips["nondeterministic_output"]),
     c!("echo", 2, [LOADING STALE FAST], 0, 0, 0, [FAST CONNECTION], Connection, "1.0.0", Local),
     c!("eval", -3, [NOSCRIPT STALE SKIP_MONITOR NO_MANDATORY_KEYS MOVABLE_KEYS MAY_REPLICATE], 0, 0, 0, [SLOW SCRIPTING], Scripting, "2.6.0", SameShard; ks[[RW ACCESS UPDATE] idx(2) keynum(0, 1, 1)]; keys numkeys_at_2),
     c!("eval_ro", -3, [READONLY NOSCRIPT STALE SKIP_MONITOR NO_MANDATORY_KEYS MOVABLE_KEYS], 0, 0, 0, [SLOW SCRIPTING], Scripting, "7.0.0", SameShard; ks[[RO ACCESS] idx(2) keynum(0, 1, 1)]; keys numkeys_at_2),
     c!("evalsha", -3, [NOSCRIPT STALE SKIP_MONITOR NO_MANDATORY_KEYS MOVABLE_KEYS MAY_REPLICATE], 0, 0, 0, [SLOW SCRIPTING], Scripting, "2.6.0", SameShard; ks[[RW ACCESS UPDATE] idx(2) keynum(0, 1, 1)]; keys numkeys_at_2),
     c!("evalsha_ro", -3, [READONLY NOSCRIPT STALE SKIP_MONITOR NO_MANDATORY_KEYS MOVABLE_KEYS], 0, 0, 0, [SLOW SCRIPTING], Scripting, "7.0.0", SameShard; ks[[RO ACCESS] idx(2) keynum(0, 1, 1)]; keys numkeys_at_2),
-    c!("exec", 1, [NOSCRIPT LOADING STALE SKIP_SLOWLOG], 0, 0, 0, [SLOW TRANSACTION], Transactions, "1.2.0", Unsupported(TXN)),
+    c!("exec", 1, [NOSCRIPT LOADING STALE SKIP_SLOWLOG], 0, 0, 0, [SLOW TRANSACTION], Transactions, "1.2.0", Local),
     c!("exists", -2, [READONLY FAST], 1, -1, 1, [KEYSPACE READ FAST], Generic, "1.0.0", PerKey; ks[[RO] idx(1) range(-1, 1, 0)]; tips["request_policy:multi_shard" "response_policy:agg_sum"]),
     c!("expire", -3, [WRITE FAST], 1, 1, 1, [KEYSPACE WRITE FAST], Generic, "1.0.0", Single; ks[[RW UPDATE] idx(1) range(0, 1, 0)]),
     c!("expireat", -3, [WRITE FAST], 1, 1, 1, [KEYSPACE WRITE FAST], Generic, "1.2.0", Single; ks[[RW UPDATE] idx(1) range(0, 1, 0)]),
@@ -195,7 +193,7 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     c!("move", 3, [WRITE FAST], 1, 1, 1, [KEYSPACE WRITE FAST], Generic, "1.0.0", Unsupported(ONE_DB); ks[[RW ACCESS UPDATE] idx(1) range(0, 1, 0)]),
     c!("mset", -3, [WRITE DENYOOM], 1, -1, 2, [WRITE STRING SLOW], String, "1.0.1", PerKey; ks[[OW UPDATE] idx(1) range(-1, 2, 0)]; tips["request_policy:multi_shard" "response_policy:all_succeeded"]),
     c!("msetnx", -3, [WRITE DENYOOM], 1, -1, 2, [WRITE STRING SLOW], String, "1.0.1", SameShard; ks[[OW INSERT] idx(1) range(-1, 2, 0)]; tips["request_policy:multi_shard" "response_policy:agg_min"]),
-    c!("multi", 1, [NOSCRIPT LOADING STALE FAST ALLOW_BUSY], 0, 0, 0, [FAST TRANSACTION], Transactions, "1.2.0", Unsupported(TXN)),
+    c!("multi", 1, [NOSCRIPT LOADING STALE FAST ALLOW_BUSY], 0, 0, 0, [FAST TRANSACTION], Transactions, "1.2.0", Local),
     c!("object", -2, [], 0, 0, 0, [SLOW], Generic, "2.2.3", Local; subs OBJECT_SUBCOMMANDS),
     c!("persist", 2, [WRITE FAST], 1, 1, 1, [KEYSPACE WRITE FAST], Generic, "2.2.0", Single; ks[[RW UPDATE] idx(1) range(0, 1, 0)]),
     c!("pexpire", -3, [WRITE FAST], 1, 1, 1, [KEYSPACE WRITE FAST], Generic, "2.6.0", Single; ks[[RW UPDATE] idx(1) range(0, 1, 0)]),
@@ -273,9 +271,9 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     c!("type", 2, [READONLY FAST], 1, 1, 1, [KEYSPACE READ FAST], Generic, "1.0.0", Single; ks[[RO] idx(1) range(0, 1, 0)]),
     c!("unlink", -2, [WRITE FAST], 1, -1, 1, [KEYSPACE WRITE FAST], Generic, "4.0.0", PerKey; ks[[RM DELETE] idx(1) range(-1, 1, 0)]; tips["request_policy:multi_shard" "response_policy:agg_sum"]),
     c!("unsubscribe", -1, [PUBSUB NOSCRIPT LOADING STALE], 0, 0, 0, [PUBSUB SLOW], PubSub, "2.0.0", AllShards),
-    c!("unwatch", 1, [NOSCRIPT LOADING STALE FAST ALLOW_BUSY], 0, 0, 0, [FAST TRANSACTION], Transactions, "2.2.0", Unsupported(TXN)),
+    c!("unwatch", 1, [NOSCRIPT LOADING STALE FAST ALLOW_BUSY], 0, 0, 0, [FAST TRANSACTION], Transactions, "2.2.0", Local),
     c!("wait", 3, [NOSCRIPT], 0, 0, 0, [SLOW CONNECTION], Generic, "3.0.0", Unsupported(WAIT); tips["request_policy:all_shards" "response_policy:agg_min"]),
-    c!("watch", -2, [NOSCRIPT LOADING STALE FAST ALLOW_BUSY], 1, -1, 1, [FAST TRANSACTION], Transactions, "2.2.0", Unsupported(TXN); ks[[RO] idx(1) range(-1, 1, 0)]),
+    c!("watch", -2, [NOSCRIPT LOADING STALE FAST ALLOW_BUSY], 1, -1, 1, [FAST TRANSACTION], Transactions, "2.2.0", Local; ks[[RO] idx(1) range(-1, 1, 0)]),
     c!("xack", -4, [WRITE FAST], 1, 1, 1, [WRITE STREAM FAST], Stream, "5.0.0", Single; ks[[RW UPDATE] idx(1) range(0, 1, 0)]),
     c!("xadd", -5, [WRITE DENYOOM FAST], 1, 1, 1, [WRITE STREAM FAST], Stream, "5.0.0", Single; ks[[RW UPDATE] idx(1) range(0, 1, 0)]; tips["nondeterministic_output"]),
     c!("xautoclaim", -6, [WRITE FAST], 1, 1, 1, [WRITE STREAM FAST], Stream, "6.2.0", Single; ks[[RW DELETE] idx(1) range(0, 1, 0)]; tips["nondeterministic_output"]),

@@ -4,6 +4,7 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
 use tokio::sync::{mpsc, Notify};
@@ -32,16 +33,51 @@ pub struct Client {
     pub channels: Vec<Bytes>,
     /// Patterns subscribed to.
     pub patterns: Vec<Bytes>,
+    /// Shard channels subscribed to (SSUBSCRIBE), counted apart as in Redis.
+    pub shard_channels: Vec<Bytes>,
+    /// CLIENT REPLY: whether replies are written.
+    pub reply_mode: ReplyMode,
     /// Where out-of-band frames (pub/sub messages, MONITOR lines) are sent.
     pub push: mpsc::UnboundedSender<Frame>,
     /// What CLIENT LIST shows; shared with the registry.
     pub handle: Arc<ClientHandle>,
 }
 
+/// CLIENT REPLY's modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReplyMode {
+    /// Replies are written.
+    #[default]
+    On,
+    /// No reply is written until CLIENT REPLY ON.
+    Off,
+    /// Set by CLIENT REPLY SKIP: that command and the next one go unanswered.
+    SkipNext,
+    /// The command being run goes unanswered.
+    Skip,
+}
+
 impl Client {
-    /// True while subscribed to any channel or pattern.
+    /// True while subscribed to any channel, pattern or shard channel.
     pub fn is_subscribed(&self) -> bool {
-        !self.channels.is_empty() || !self.patterns.is_empty()
+        !self.channels.is_empty() || !self.patterns.is_empty() || !self.shard_channels.is_empty()
+    }
+
+    /// Whether the reply of the command just run is dropped (CLIENT REPLY OFF or
+    /// SKIP); moves SKIP on to the next command.
+    pub fn take_reply_muted(&mut self) -> bool {
+        match self.reply_mode {
+            ReplyMode::On => false,
+            ReplyMode::Off => true,
+            ReplyMode::SkipNext => {
+                self.reply_mode = ReplyMode::Skip;
+                true
+            }
+            ReplyMode::Skip => {
+                self.reply_mode = ReplyMode::On;
+                true
+            }
+        }
     }
 
     /// Number of subscriptions (the count in (un)subscribe replies).
@@ -59,12 +95,16 @@ pub struct ClientHandle {
     pub addr: Option<SocketAddr>,
     /// Local address.
     pub local: Option<SocketAddr>,
+    /// The socket's file descriptor (-1 where there is none).
+    pub fd: i64,
     /// When the connection was accepted.
     pub created: SystemTime,
     /// Fields that change as the client works.
     pub info: Mutex<ClientInfo>,
     /// Notified by CLIENT KILL.
     pub kill: Notify,
+    /// Bytes of pub/sub messages queued for this client and not yet written.
+    pending_push: AtomicU64,
 }
 
 /// Mutable client facts for CLIENT LIST / INFO.
@@ -82,6 +122,8 @@ pub struct ClientInfo {
     pub sub: usize,
     /// Pattern subscription counts.
     pub psub: usize,
+    /// Shard channel subscription counts.
+    pub ssub: usize,
     /// Inside MULTI: queued commands, else -1.
     pub multi: i64,
     /// "N" normal, "P" pub/sub, "b" blocked, "x" MULTI, "O" monitor.
@@ -93,13 +135,16 @@ pub struct ClientInfo {
 }
 
 impl ClientHandle {
-    /// A handle for a new connection.
+    /// A handle for a new connection (its file descriptor unknown: see [`with_fd`]).
+    ///
+    /// [`with_fd`]: ClientHandle::with_fd
     pub fn new(id: u64, addr: Option<SocketAddr>, local: Option<SocketAddr>) -> ClientHandle {
         let now = SystemTime::now();
         ClientHandle {
             id,
             addr,
             local,
+            fd: -1,
             created: now,
             info: Mutex::new(ClientInfo {
                 name: None,
@@ -108,13 +153,40 @@ impl ClientHandle {
                 last_active: now,
                 sub: 0,
                 psub: 0,
+                ssub: 0,
                 multi: -1,
                 flags: "N".into(),
                 resp: 2,
                 no_evict: false,
             }),
             kill: Notify::new(),
+            pending_push: AtomicU64::new(0),
         }
+    }
+
+    /// The handle with the socket's file descriptor, for CLIENT LIST.
+    pub fn with_fd(mut self, fd: i64) -> ClientHandle {
+        self.fd = fd;
+        self
+    }
+
+    /// Counts `bytes` of messages queued for this client; returns the new total.
+    pub fn queue_push(&self, bytes: u64) -> u64 {
+        self.pending_push.fetch_add(bytes, Ordering::Relaxed) + bytes
+    }
+
+    /// Counts `bytes` of queued messages taken off the queue to be written.
+    pub fn unqueue_push(&self, bytes: u64) {
+        let _ = self
+            .pending_push
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(n.saturating_sub(bytes))
+            });
+    }
+
+    /// Bytes of messages queued and not yet written.
+    pub fn pending_push(&self) -> u64 {
+        self.pending_push.load(Ordering::Relaxed)
     }
 }
 

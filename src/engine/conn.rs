@@ -13,9 +13,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
-use super::client::{Client, ClientHandle};
+use super::client::{Client, ClientHandle, ReplyMode};
 use super::cmd::{Action, Ctx};
 use super::keyspace::Waiter;
+use super::pubsub::push_size;
 use super::server::{now_ms, Shared};
 use super::session;
 use crate::resp::{self, Decoder, Frame, Limits, Protocol, Request};
@@ -38,7 +39,8 @@ pub(super) async fn serve(
     shared: Arc<Shared>,
 ) -> io::Result<()> {
     let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed) + 1;
-    let handle = Arc::new(ClientHandle::new(id, addr, socket.local_addr().ok()));
+    let local = socket.local_addr().ok();
+    let handle = Arc::new(ClientHandle::new(id, addr, local).with_fd(raw_fd(&socket)));
     shared.clients.add(Arc::clone(&handle));
     let (push, pushes) = mpsc::unbounded_channel();
     let (limits, authenticated) = {
@@ -59,6 +61,8 @@ pub(super) async fn serve(
         watched: Vec::new(),
         channels: Vec::new(),
         patterns: Vec::new(),
+        shard_channels: Vec::new(),
+        reply_mode: ReplyMode::On,
         push,
         handle,
     };
@@ -114,6 +118,7 @@ impl Connection {
                     }
                 }
                 Some(frame) = self.pushes.recv() => {
+                    self.client.handle.unqueue_push(push_size(&frame));
                     self.encode(&frame);
                     self.flush().await?;
                 }
@@ -173,9 +178,10 @@ impl Connection {
             rest = &rest[done..];
             match action {
                 None => {}
-                Some(Action::Close) => return Ok(Next::Close),
+                Some(Action::Close | Action::Disconnect) => return Ok(Next::Close),
                 Some(Action::Sleep(duration)) => {
-                    self.flush().await?;
+                    // The reply goes out after the pause, as Redis answers DEBUG
+                    // SLEEP once it has slept.
                     tokio::time::sleep(duration).await;
                 }
                 Some(Action::Block { timeout, .. }) => match self.block(timeout).await? {
@@ -195,13 +201,20 @@ impl Connection {
         let mut ks = shared.ks.lock();
         let mut cx = Ctx::new(&mut ks, &mut self.client, &shared, 0);
         for (i, request) in requests.iter().enumerate() {
-            if shared.monitor_count.load(Ordering::Relaxed) > 0 {
-                feed_monitors(&shared, cx.client, &request.args);
-            }
             cx.now = now_ms();
             let reply = session::process(&mut cx, &request.args);
-            for frame in std::mem::take(&mut cx.emitted) {
+            // CLIENT REPLY OFF/SKIP silence this command's output.
+            let muted = cx.client.take_reply_muted();
+            // Messages published before this reply was made (by this very command
+            // too: PUBLISH to a channel we subscribe) go first, as in Redis.
+            while let Ok(frame) = self.pushes.try_recv() {
+                cx.client.handle.unqueue_push(push_size(&frame));
                 resp::encode(&frame, cx.client.protocol, &mut self.wbuf);
+            }
+            for frame in std::mem::take(&mut cx.emitted) {
+                if !muted {
+                    resp::encode(&frame, cx.client.protocol, &mut self.wbuf);
+                }
             }
             if let Some(action) = cx.action.take() {
                 match &action {
@@ -220,11 +233,15 @@ impl Connection {
                         });
                         self.waiter = Some((id, rx));
                     }
+                    Action::Disconnect => {}
+                    _ if muted => {}
                     _ => resp::encode(&reply, cx.client.protocol, &mut self.wbuf),
                 }
                 return (i + 1, Some(action));
             }
-            resp::encode(&reply, cx.client.protocol, &mut self.wbuf);
+            if !muted {
+                resp::encode(&reply, cx.client.protocol, &mut self.wbuf);
+            }
         }
         (requests.len(), None)
     }
@@ -273,6 +290,7 @@ impl Connection {
 
     fn drain_pushes(&mut self) {
         while let Ok(frame) = self.pushes.try_recv() {
+            self.client.handle.unqueue_push(push_size(&frame));
             self.encode(&frame);
         }
     }
@@ -295,13 +313,14 @@ impl Connection {
         info.db = self.client.db;
         info.sub = self.client.channels.len();
         info.psub = self.client.patterns.len();
+        info.ssub = self.client.shard_channels.len();
         info.multi = self.client.multi.as_ref().map_or(-1, |q| q.len() as i64);
         info.resp = match self.client.protocol {
             Protocol::Resp2 => 2,
             Protocol::Resp3 => 3,
         };
-        if let Some(name) = last.and_then(|r| r.args.first()) {
-            info.last_cmd = String::from_utf8_lossy(name).to_ascii_lowercase();
+        if let Some(args) = last.map(|r| &r.args) {
+            info.last_cmd = full_command_name(args);
         }
     }
 
@@ -350,9 +369,40 @@ async fn sleep_or_never(duration: Option<Duration>) {
     }
 }
 
-/// Sends a command to every MONITOR client, formatted as Redis does:
-/// `+1339518083.107412 [0 127.0.0.1:60866] "set" "key" "value"`.
-fn feed_monitors(shared: &Shared, client: &Client, args: &[Bytes]) {
+/// The name CLIENT LIST shows for a command: `get`, `client|list`; as sent when
+/// the command is unknown.
+fn full_command_name(args: &[Bytes]) -> String {
+    let Some(spec) = args.first().and_then(|name| crate::command::lookup(name)) else {
+        return args.first().map_or_else(String::new, |n| {
+            String::from_utf8_lossy(n).to_ascii_lowercase()
+        });
+    };
+    args.get(1)
+        .filter(|_| !spec.subcommands.is_empty())
+        .and_then(|sub| crate::command::lookup_sub(spec, sub))
+        .unwrap_or(spec)
+        .name
+        .to_string()
+}
+
+/// The socket's file descriptor, for CLIENT LIST.
+fn raw_fd(socket: &TcpStream) -> i64 {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        i64::from(socket.as_raw_fd())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = socket;
+        -1
+    }
+}
+
+/// Sends a command that ran to every MONITOR client, formatted as Redis does:
+/// `+1339518083.107412 [0 127.0.0.1:60866] "set" "key" "value"`, with passwords
+/// redacted.
+pub(super) fn feed_monitors(shared: &Shared, client: &Client, args: &[Bytes]) {
     use std::fmt::Write as _;
     let now = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -368,7 +418,7 @@ fn feed_monitors(shared: &Shared, client: &Client, args: &[Bytes]) {
         client.db,
         addr
     );
-    for arg in args {
+    for arg in &super::slowlog::redacted(args) {
         line.push(' ');
         let _ = write!(line, "{}", quoted(arg));
     }

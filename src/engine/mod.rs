@@ -25,11 +25,15 @@ pub mod cmd;
 pub mod config;
 mod conn;
 pub mod db;
+pub mod eviction;
 pub mod glob;
 pub mod keyspace;
+pub mod memory;
+pub mod meter;
 pub mod pubsub;
 pub mod server;
 pub mod session;
+pub mod slowlog;
 pub mod types;
 pub mod value;
 

@@ -1,12 +1,13 @@
 //! The engine server: shared state, the accept loop and background tasks.
 
 use parking_lot::{Mutex, RwLock};
+use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, Notify, Semaphore};
 use tracing::{error, info, warn};
 
 use super::client::Registry;
@@ -14,7 +15,9 @@ use super::config::EngineConfig;
 use super::conn;
 use super::db::UnixMs;
 use super::keyspace::Keyspace;
+use super::meter::{self, Meter};
 use super::pubsub::PubSub;
+use super::slowlog::SlowLog;
 use crate::resp::Frame;
 
 /// State shared by every connection of one engine.
@@ -49,6 +52,23 @@ pub struct Shared {
     pub started: Instant,
     /// The port actually bound (for INFO when 0 was asked).
     pub port: AtomicU64,
+    /// Rates for INFO, sampled by a background task.
+    pub meter: Mutex<Meter>,
+    /// SLOWLOG entries.
+    pub slowlog: Mutex<SlowLog>,
+    /// `maxmemory`, mirrored here because it is read before every command and
+    /// the config lock is not worth taking for that.
+    pub maxmemory: AtomicU64,
+    /// `slowlog-log-slower-than`, mirrored for the same reason.
+    pub slowlog_threshold: AtomicI64,
+    /// Unix time of the last save (LASTSAVE): the start, until persistence exists.
+    pub lastsave: AtomicU64,
+    /// A random id of this run (INFO run_id).
+    pub run_id: String,
+    /// Notified by SHUTDOWN: the accept loop stops.
+    pub shutdown: Notify,
+    /// Error replies by their code (`ERR`, `WRONGTYPE`…) for INFO errorstats.
+    pub errors: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Shared {
@@ -56,9 +76,20 @@ impl Shared {
     pub fn new(cfg: EngineConfig) -> Shared {
         let mut ks = Keyspace::new(cfg.databases);
         ks.limits = cfg.encoding_limits();
+        let started_unix = now_ms() as u64 / 1000;
+        // Fixes INFO's used_memory_startup at the first engine's start.
+        super::memory::startup_memory();
         Shared {
             ks: Mutex::new(ks),
             port: AtomicU64::new(u64::from(cfg.port)),
+            meter: Mutex::new(Meter::default()),
+            slowlog: Mutex::new(SlowLog::default()),
+            maxmemory: AtomicU64::new(cfg.maxmemory),
+            slowlog_threshold: AtomicI64::new(cfg.slowlog_log_slower_than),
+            lastsave: AtomicU64::new(started_unix),
+            run_id: random_run_id(),
+            shutdown: Notify::new(),
+            errors: Mutex::new(BTreeMap::new()),
             config: RwLock::new(cfg),
             clients: Registry::default(),
             pubsub: Mutex::new(PubSub::default()),
@@ -73,6 +104,15 @@ impl Shared {
             started: Instant::now(),
         }
     }
+}
+
+/// Forty random hex digits, as Redis's run ids.
+fn random_run_id() -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..40)
+        .map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0'))
+        .collect()
 }
 
 /// Wall-clock milliseconds since the Unix epoch: the clock of TTLs.
@@ -91,16 +131,31 @@ pub async fn run(
     cfg: EngineConfig,
     shutdown: impl Future,
 ) -> crate::Result<()> {
-    let shared = Arc::new(Shared::new(cfg));
+    serve(listener, Arc::new(Shared::new(cfg)), shutdown).await
+}
+
+/// [`run`] with state made by the caller, who may read it meanwhile (the
+/// metrics exporter samples its counters).
+///
+/// # Errors
+/// Only setup failures; a failing connection is logged and closed alone.
+pub async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    shutdown: impl Future,
+) -> crate::Result<()> {
     if let Ok(addr) = listener.local_addr() {
         shared.port.store(u64::from(addr.port()), Ordering::Relaxed);
     }
     let expiry = tokio::spawn(active_expiry(Arc::clone(&shared)));
+    let meter = tokio::spawn(meter::run(Arc::clone(&shared)));
     tokio::select! {
         result = accept_loop(&listener, &shared) => result?,
         _ = shutdown => info!("engine shutting down"),
+        _ = shared.shutdown.notified() => info!("engine shutting down (SHUTDOWN)"),
     }
     expiry.abort();
+    meter.abort();
     Ok(())
 }
 

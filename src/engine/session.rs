@@ -26,7 +26,7 @@ const SUBSCRIBED: &[&str] = &[
 ];
 
 /// Commands that run at once inside MULTI instead of being queued.
-const NOT_QUEUED: &[&str] = &["exec", "discard", "multi", "watch", "quit", "reset"];
+pub(super) const NOT_QUEUED: &[&str] = &["exec", "discard", "multi", "watch", "quit", "reset"];
 
 /// Processes one top-level request and returns its reply.
 pub fn process(cx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
@@ -44,7 +44,7 @@ pub fn process(cx: &mut Ctx<'_>, args: &[Bytes]) -> Frame {
             if cx.client.multi.is_some() {
                 cx.client.multi_failed = true;
             }
-            cmd::reject(cx.ks, spec, err)
+            cmd::reject(cx.ks, cx.shared, spec, err)
         }
     };
     if !cx.ks.blocked.ready.is_empty() {
@@ -61,13 +61,27 @@ fn admit(cx: &mut Ctx<'_>, args: &[Bytes]) -> Result<cmd::Command, Rejection> {
     let Some(command) = cmd::lookup(name) else {
         return Err((None, unknown_command(args)));
     };
-    let spec = command.spec;
-    if !spec.check_arity(args.len()) {
-        return Err((Some(spec), CmdError::WrongArity(spec.name.to_string())));
+    let container = command.spec;
+    if !container.check_arity(args.len()) {
+        return Err((
+            Some(container),
+            CmdError::WrongArity(container.name.to_string()),
+        ));
+    }
+    // A container (CONFIG, CLIENT…) is checked as its subcommand, as Redis does.
+    let spec = cmd::effective_spec(container, args);
+    if let Some(sub) = args.get(1).filter(|_| !container.subcommands.is_empty()) {
+        if std::ptr::eq(spec, container) {
+            return Err((Some(container), unknown_subcommand(container, sub)));
+        }
+        if !spec.check_arity(args.len()) {
+            return Err((Some(spec), CmdError::WrongArity(spec.name.to_string())));
+        }
     }
     if !cx.client.authenticated && !NO_AUTH.contains(&spec.name) {
         return Err((Some(spec), CmdError::msg("NOAUTH Authentication required.")));
     }
+    super::eviction::admit(cx, spec).map_err(|err| (Some(spec), err))?;
     if cx.client.protocol == Protocol::Resp2
         && cx.client.is_subscribed()
         && !SUBSCRIBED.contains(&spec.name)
@@ -79,6 +93,13 @@ fn admit(cx: &mut Ctx<'_>, args: &[Bytes]) -> Result<cmd::Command, Rejection> {
         return Err((Some(spec), CmdError::msg(text)));
     }
     Ok(command)
+}
+
+fn unknown_subcommand(container: &command::CommandSpec, sub: &[u8]) -> CmdError {
+    match command::unknown_subcommand_error(container, sub) {
+        Frame::Error(text) => CmdError::msg(String::from_utf8_lossy(&text).into_owned()),
+        _ => CmdError::msg("ERR unknown subcommand"),
+    }
 }
 
 fn unknown_command(args: &[Bytes]) -> CmdError {

@@ -6,19 +6,27 @@
 //! many clients are thus multiplexed and pipelined on few connections, as
 //! twemproxy does. A connection that fails answers every request it holds with the
 //! error and is replaced, lazily, by the next request.
+//!
+//! A client's private links (blocking commands, transactions) end in one of two
+//! ways: dropped, the connection still delivers the replies it owes and then closes
+//! (EXEC's reply arrives although the transaction is over); [`Link::abort`]ed, it
+//! closes at once, which is how a client that leaves while blocked unblocks its
+//! server.
 
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
+use std::collections::VecDeque;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, Notify};
 
+pub use super::connect::{connect, encode_command};
 use super::stats::{self, ServerStats};
 use crate::resp::{Decoder, Frame};
+use crate::telemetry::proxy::{Pipelined, ServerMetrics};
 
 /// Largest batch written at once; more waits for the next write.
 const MAX_BATCH_BYTES: usize = 256 * 1024;
@@ -39,10 +47,15 @@ pub enum BackendError {
     /// The server refused the proxy's AUTH or SELECT.
     #[error("{0}")]
     Handshake(String),
+    /// The client left and its private connection was closed on purpose: not the
+    /// server's fault, so no failure is counted.
+    #[error("Connection aborted")]
+    Aborted,
 }
 
 impl BackendError {
-    fn from_io(err: &io::Error) -> BackendError {
+    /// The error for a failed socket operation, worded as twemproxy words errno.
+    pub(super) fn from_io(err: &io::Error) -> BackendError {
         let text = match err.kind() {
             io::ErrorKind::ConnectionRefused => "Connection refused".to_string(),
             io::ErrorKind::ConnectionReset => "Connection reset by peer".to_string(),
@@ -86,7 +99,12 @@ pub struct Endpoint {
     pub keepalive: bool,
     /// The server's counters: open connections, EOFs, reply bytes.
     pub stats: Arc<ServerStats>,
+    /// The server's metrics.
+    pub metrics: Arc<ServerMetrics>,
 }
+
+/// A reply slot, in request order, with the request's place in the pipeline.
+type Slot = (oneshot::Sender<Reply>, Pipelined);
 
 /// A lazily (re)connected, shared connection to one server.
 #[derive(Debug)]
@@ -100,6 +118,8 @@ struct Handle {
     jobs: mpsc::UnboundedSender<Job>,
     alive: Arc<AtomicBool>,
     close: Arc<Notify>,
+    /// Set before `close` is notified when the close is an abort, not a timeout.
+    aborted: Arc<AtomicBool>,
 }
 
 impl Link {
@@ -153,6 +173,17 @@ impl Link {
         }
     }
 
+    /// Closes the current connection at once: requests it holds fail with
+    /// [`BackendError::Aborted`], and the server sees the client leave (a blocked
+    /// BLPOP is dropped, a WATCH forgotten).
+    pub fn abort(&self) {
+        if let Some(handle) = self.current.lock().take() {
+            handle.alive.store(false, Ordering::Release);
+            handle.aborted.store(true, Ordering::Release);
+            handle.close.notify_one();
+        }
+    }
+
     /// True while a connection is established or being established.
     pub fn is_connected(&self) -> bool {
         self.current
@@ -166,13 +197,23 @@ fn open(endpoint: Endpoint) -> Handle {
     let (jobs, queue) = mpsc::unbounded_channel();
     let alive = Arc::new(AtomicBool::new(true));
     let close = Arc::new(Notify::new());
+    let aborted = Arc::new(AtomicBool::new(false));
     let handle = Handle {
         jobs,
         alive: Arc::clone(&alive),
         close: Arc::clone(&close),
+        aborted: Arc::clone(&aborted),
     };
     tokio::spawn(async move {
-        let err = run(&endpoint, queue, &close).await;
+        let closed = async {
+            close.notified().await;
+            if aborted.load(Ordering::Acquire) {
+                BackendError::Aborted
+            } else {
+                BackendError::Timeout
+            }
+        };
+        let err = run(&endpoint, queue, closed).await;
         alive.store(false, Ordering::Release);
         if let Err(err) = err {
             tracing::debug!(server = %endpoint.addr, cause = %err, "backend connection closed");
@@ -181,12 +222,13 @@ fn open(endpoint: Endpoint) -> Handle {
     handle
 }
 
-/// Connects, prepares, then pumps requests and replies until something fails;
-/// every request still held then gets the error.
+/// Connects, prepares, then pumps requests and replies until something fails or
+/// every handle is gone and every reply delivered; requests still held then get
+/// the error.
 async fn run(
     endpoint: &Endpoint,
     mut queue: mpsc::UnboundedReceiver<Job>,
-    close: &Notify,
+    closed: impl std::future::Future<Output = BackendError>,
 ) -> Result<(), BackendError> {
     let socket = match connect(endpoint).await {
         Ok(socket) => socket,
@@ -196,25 +238,48 @@ async fn run(
         }
     };
     stats::incr(&endpoint.stats.server_connections);
+    let _open = endpoint.metrics.connected();
     let (reader, writer) = socket.into_split();
-    let (slots_tx, mut slots_rx) = mpsc::unbounded_channel::<oneshot::Sender<Reply>>();
-    // A reset (after a timeout) both notifies `close` and drops the link's
-    // sender, which ends `write_loop` too: `close` is polled first so that
-    // every request still held fails as timed out, not as "closed".
-    let result = tokio::select! {
-        biased;
-        _ = close.notified() => Err(BackendError::Timeout),
-        r = write_loop(writer, &mut queue, slots_tx) => r,
-        r = read_loop(reader, &mut slots_rx, &endpoint.stats) => r,
+    let (slots_tx, mut slots_rx) = mpsc::unbounded_channel::<Slot>();
+    let mut waiting = VecDeque::new();
+    // A reset (after a timeout) both notifies `close` and may drop the link's
+    // last sender, which ends `write_loop` too: `closed` is polled first so that
+    // every request still held fails as timed out (or aborted), not as "closed".
+    let result = {
+        let reading = read_loop(
+            reader,
+            &mut slots_rx,
+            &mut waiting,
+            &endpoint.stats,
+            &endpoint.metrics,
+        );
+        tokio::pin!(reading, closed);
+        tokio::select! {
+            biased;
+            err = &mut closed => Err(err),
+            // The queue closed: the reader still delivers what is owed, then ends.
+            r = write_loop(writer, &mut queue, slots_tx, &endpoint.metrics) => match r {
+                Ok(()) => tokio::select! {
+                    biased;
+                    err = &mut closed => Err(err),
+                    r = &mut reading => r,
+                },
+                Err(err) => Err(err),
+            },
+            r = &mut reading => r,
+        }
     };
     endpoint
         .stats
         .server_connections
         .fetch_sub(1, Ordering::Relaxed);
-    let err = result
-        .err()
-        .unwrap_or_else(|| BackendError::Io("Connection closed".into()));
-    while let Ok(slot) = slots_rx.try_recv() {
+    let Err(err) = result else {
+        return Ok(());
+    };
+    for (slot, _) in waiting {
+        let _ = slot.send(Err(err.clone()));
+    }
+    while let Ok((slot, _)) = slots_rx.try_recv() {
         let _ = slot.send(Err(err.clone()));
     }
     fail_queue(&mut queue, &err);
@@ -228,83 +293,11 @@ fn fail_queue(queue: &mut mpsc::UnboundedReceiver<Job>, err: &BackendError) {
     }
 }
 
-async fn connect(endpoint: &Endpoint) -> Result<TcpStream, BackendError> {
-    let connecting = TcpStream::connect(&endpoint.addr);
-    let socket = match endpoint.connect_timeout {
-        Some(limit) => tokio::time::timeout(limit, connecting)
-            .await
-            .map_err(|_| BackendError::Timeout)?,
-        None => connecting.await,
-    }
-    .map_err(|e| BackendError::from_io(&e))?;
-    let _ = socket.set_nodelay(true);
-    if endpoint.keepalive {
-        let _ = socket2::SockRef::from(&socket).set_keepalive(true);
-    }
-    handshake(socket, endpoint).await
-}
-
-/// AUTH and SELECT, as twemproxy sends them on every new server connection.
-async fn handshake(mut socket: TcpStream, endpoint: &Endpoint) -> Result<TcpStream, BackendError> {
-    let mut commands: Vec<Vec<&[u8]>> = Vec::new();
-    if let Some(password) = &endpoint.auth {
-        commands.push(vec![b"AUTH", password.as_bytes()]);
-    }
-    let db = endpoint.db.to_string();
-    if endpoint.db != 0 {
-        commands.push(vec![b"SELECT", db.as_bytes()]);
-    }
-    if commands.is_empty() {
-        return Ok(socket);
-    }
-    let mut out = BytesMut::new();
-    for args in &commands {
-        encode_command(args, &mut out);
-    }
-    socket
-        .write_all(&out)
-        .await
-        .map_err(|e| BackendError::from_io(&e))?;
-    let mut decoder = Decoder::default();
-    let mut buf = BytesMut::new();
-    for args in &commands {
-        let reply = read_frame(&mut socket, &mut decoder, &mut buf).await?;
-        if let Frame::Error(text) = reply {
-            let what = String::from_utf8_lossy(args[0]).to_string();
-            return Err(BackendError::Handshake(format!(
-                "server refused the proxy's {what}: {}",
-                String::from_utf8_lossy(&text)
-            )));
-        }
-    }
-    Ok(socket)
-}
-
-async fn read_frame(
-    socket: &mut TcpStream,
-    decoder: &mut Decoder,
-    buf: &mut BytesMut,
-) -> Result<Frame, BackendError> {
-    loop {
-        match decoder.decode(buf) {
-            Ok(Some(frame)) => return Ok(frame),
-            Ok(None) => {}
-            Err(err) => return Err(BackendError::Protocol(err.to_string())),
-        }
-        let n = socket
-            .read_buf(buf)
-            .await
-            .map_err(|e| BackendError::from_io(&e))?;
-        if n == 0 {
-            return Err(BackendError::Io("Connection closed by server".into()));
-        }
-    }
-}
-
 async fn write_loop(
     mut writer: tokio::net::tcp::OwnedWriteHalf,
     queue: &mut mpsc::UnboundedReceiver<Job>,
-    slots: mpsc::UnboundedSender<oneshot::Sender<Reply>>,
+    slots: mpsc::UnboundedSender<Slot>,
+    metrics: &Arc<ServerMetrics>,
 ) -> Result<(), BackendError> {
     let mut batch = BytesMut::with_capacity(16 * 1024);
     while let Some(first) = queue.recv().await {
@@ -313,7 +306,7 @@ async fn write_loop(
             batch.extend_from_slice(&job.request);
             // The slot goes to the reader before the bytes go out, so a reply can
             // never arrive before its slot.
-            if slots.send(job.reply).is_err() {
+            if slots.send((job.reply, metrics.pipelined())).is_err() {
                 return Err(BackendError::Io("Connection closed".into()));
             }
             if batch.len() < MAX_BATCH_BYTES {
@@ -329,51 +322,62 @@ async fn write_loop(
     Ok(())
 }
 
+/// Reads replies and hands each to the oldest waiting slot. Slots move from the
+/// channel to `waiting` as they come; once the channel is closed (the link was
+/// dropped) and nothing is owed, the connection is done.
 async fn read_loop(
     mut reader: tokio::net::tcp::OwnedReadHalf,
-    slots: &mut mpsc::UnboundedReceiver<oneshot::Sender<Reply>>,
+    slots: &mut mpsc::UnboundedReceiver<Slot>,
+    waiting: &mut VecDeque<Slot>,
     counters: &ServerStats,
+    metrics: &ServerMetrics,
 ) -> Result<(), BackendError> {
     let mut decoder = Decoder::default();
     let mut buf = BytesMut::with_capacity(16 * 1024);
-    loop {
-        let n = reader
-            .read_buf(&mut buf)
-            .await
-            .map_err(|e| BackendError::from_io(&e))?;
-        if n == 0 {
-            stats::incr(&counters.server_eof);
-            return Err(BackendError::Io("Connection closed by server".into()));
-        }
-        loop {
-            let before = buf.len();
-            let decoded = decoder.decode(&mut buf);
-            stats::add(&counters.response_bytes, (before - buf.len()) as u64);
-            let frame = match decoded {
-                Ok(Some(frame)) => frame,
-                Ok(None) => break,
-                Err(err) => return Err(BackendError::Protocol(err.to_string())),
-            };
-            let Ok(slot) = slots.try_recv() else {
-                return Err(BackendError::Protocol("a reply nobody asked for".into()));
-            };
-            // The requester may have given up (timeout): the reply is dropped.
-            let _ = slot.send(Ok(frame));
+    let mut open = true;
+    while open || !waiting.is_empty() {
+        tokio::select! {
+            slot = slots.recv(), if open => match slot {
+                Some(slot) => waiting.push_back(slot),
+                None => open = false,
+            },
+            read = reader.read_buf(&mut buf) => {
+                let n = read.map_err(|e| BackendError::from_io(&e))?;
+                if n == 0 {
+                    stats::incr(&counters.server_eof);
+                    return Err(BackendError::Io("Connection closed by server".into()));
+                }
+                metrics.received(n);
+                let before = buf.len();
+                let delivered = deliver(&mut decoder, &mut buf, slots, waiting);
+                stats::add(&counters.response_bytes, (before - buf.len()) as u64);
+                delivered?;
+            }
         }
     }
+    Ok(())
 }
 
-/// Writes a command as a RESP multibulk.
-pub fn encode_command(args: &[&[u8]], out: &mut BytesMut) {
-    use bytes::BufMut;
-    out.put_u8(b'*');
-    out.extend_from_slice(itoa::Buffer::new().format(args.len()).as_bytes());
-    out.extend_from_slice(b"\r\n");
-    for arg in args {
-        out.put_u8(b'$');
-        out.extend_from_slice(itoa::Buffer::new().format(arg.len()).as_bytes());
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(arg);
-        out.extend_from_slice(b"\r\n");
+/// Hands every complete reply in `buf` to its slot, in order.
+fn deliver(
+    decoder: &mut Decoder,
+    buf: &mut BytesMut,
+    slots: &mut mpsc::UnboundedReceiver<Slot>,
+    waiting: &mut VecDeque<Slot>,
+) -> Result<(), BackendError> {
+    loop {
+        let frame = match decoder.decode(buf) {
+            Ok(Some(frame)) => frame,
+            Ok(None) => return Ok(()),
+            Err(err) => return Err(BackendError::Protocol(err.to_string())),
+        };
+        // The writer queues a slot before its request goes out, so the slot is
+        // either waiting already or still in the channel.
+        let Some((slot, pipelined)) = waiting.pop_front().or_else(|| slots.try_recv().ok()) else {
+            return Err(BackendError::Protocol("a reply nobody asked for".into()));
+        };
+        pipelined.answered();
+        // The requester may have given up (timeout): the reply is dropped.
+        let _ = slot.send(Ok(frame));
     }
 }

@@ -1,5 +1,6 @@
 //! Commands the proxy answers itself: PING, ECHO, QUIT, SELECT 0, HELLO, AUTH,
-//! COMMAND, CLIENT ID/SETNAME/GETNAME, INFO (the proxy's own sections), CONFIG GET.
+//! COMMAND, CLIENT ID/SETNAME/GETNAME/NOECHO, INFO (the proxy's own sections),
+//! CONFIG GET.
 
 use bytes::Bytes;
 use std::fmt::Write as _;
@@ -32,7 +33,7 @@ pub fn handle(
     args: &[Bytes],
 ) -> (Frame, Option<Effect>) {
     let reply = match spec.name {
-        "ping" => ping(args),
+        "ping" => ping(client, args),
         "echo" => Frame::Bulk(args[1].clone()),
         "quit" => return (Frame::ok(), Some(Effect::Close)),
         "select" => select(client, args),
@@ -46,6 +47,7 @@ pub fn handle(
         "reset" => {
             client.protocol = Protocol::Resp2;
             client.name = None;
+            client.noecho = false;
             client.authenticated =
                 client.pool.cfg.requirepass.is_none() && client.pool.cfg.redis_auth.is_none();
             return (
@@ -61,7 +63,12 @@ pub fn handle(
     (reply, None)
 }
 
-fn ping(args: &[Bytes]) -> Frame {
+/// PING: `+PONG`, or `[pong, message]` to a subscribed RESP2 client, as Redis.
+fn ping(client: &Client, args: &[Bytes]) -> Frame {
+    if client.subscriptions > 0 && client.protocol == Protocol::Resp2 && args.len() <= 2 {
+        let message = args.get(1).cloned().unwrap_or_default();
+        return Frame::Array(vec![Frame::bulk("pong"), Frame::Bulk(message)]);
+    }
     match args.len() {
         1 => Frame::simple("PONG"),
         2 => Frame::Bulk(args[1].clone()),
@@ -186,11 +193,30 @@ fn client_command(client: &mut Client, args: &[Bytes]) -> Frame {
             Frame::ok()
         }
         ("getname", 2) => client.name.clone().map_or(Frame::Null, Frame::Bulk),
+        ("noecho", 3) => match switch(&args[2]) {
+            Some(on) => {
+                client.noecho = on;
+                Frame::ok()
+            }
+            None => Frame::error("ERR syntax error"),
+        },
+        ("noecho", _) => Frame::error("ERR wrong number of arguments for 'client|noecho' command"),
         ("setinfo", 4) | ("no-evict", 3) | ("no-touch", 3) => Frame::ok(),
         _ => Frame::error(format!(
             "ERR shardcar: CLIENT {} is not supported by the proxy",
             sub.to_uppercase()
         )),
+    }
+}
+
+/// `ON` or `OFF`, in any case.
+fn switch(value: &[u8]) -> Option<bool> {
+    if value.eq_ignore_ascii_case(b"on") {
+        Some(true)
+    } else if value.eq_ignore_ascii_case(b"off") {
+        Some(false)
+    } else {
+        None
     }
 }
 

@@ -6,7 +6,7 @@
 //! `server_retry_timeout`, exactly as twemproxy rebuilds its continuum.
 
 use arc_swap::ArcSwap;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -15,6 +15,7 @@ use super::hash::{hash_tagged_key, HashKind};
 use super::ring::{self, Distribution, Ring, ServerSpec};
 use super::stats::{PoolStats, ServerStats};
 use crate::config::{self, Ranges, ServerAddr};
+use crate::telemetry::proxy::{PoolMetrics, ServerMetrics};
 
 /// One backend server of a pool.
 #[derive(Debug)]
@@ -33,6 +34,8 @@ pub struct Server {
     ejected_until: AtomicU64,
     /// twemproxy's per-server counters, shared with its connections.
     pub stats: Arc<ServerStats>,
+    /// Prometheus metrics (also held by its connections' endpoint).
+    pub metrics: Arc<ServerMetrics>,
 }
 
 impl Server {
@@ -72,10 +75,14 @@ pub struct Pool {
     pub ejects: AtomicU64,
     /// twemproxy's per-pool counters.
     pub stats: PoolStats,
+    /// Prometheus metrics.
+    pub metrics: Arc<PoolMetrics>,
     /// Index for RANDOMKEY-style picks.
     round_robin: AtomicUsize,
     /// The pool's SQL cache, when its config has a `cache:` section.
     pub cache: Option<Arc<crate::cache::Cache>>,
+    /// The proxy is shutting down: sessions finish what they have read.
+    draining: AtomicBool,
 }
 
 fn now_ms() -> u64 {
@@ -108,8 +115,10 @@ impl Pool {
             next_rebuild: AtomicU64::new(u64::MAX),
             ejects: AtomicU64::new(0),
             stats: PoolStats::default(),
+            metrics: Arc::new(PoolMetrics::new(&cfg.name)),
             round_robin: AtomicUsize::new(0),
             cache: None,
+            draining: AtomicBool::new(false),
             cfg,
         }
     }
@@ -189,7 +198,9 @@ impl Pool {
             .store(now_ms() * 1000, Ordering::Relaxed);
         self.ejects.fetch_add(1, Ordering::Relaxed);
         self.next_rebuild.fetch_min(until, Ordering::Relaxed);
-        tracing::warn!(pool = %self.cfg.name, server = %server.name, failures, "server ejected");
+        server
+            .metrics
+            .ejected(failures, self.cfg.server_retry_timeout);
         self.rebuild();
     }
 
@@ -207,7 +218,7 @@ impl Pool {
             if until != 0 && until <= now {
                 server.ejected_until.store(0, Ordering::Relaxed);
                 server.failures.store(0, Ordering::Relaxed);
-                tracing::info!(pool = %self.cfg.name, server = %server.name, "server re-admitted");
+                server.metrics.readmitted();
             } else if until != 0 {
                 next = next.min(until);
             }
@@ -224,6 +235,34 @@ impl Pool {
     /// The servers in twemproxy's order, the order its stats list them in.
     pub fn servers_in_twemproxy_order(&self) -> impl Iterator<Item = &Server> {
         self.twemproxy_order.iter().map(|&i| &*self.servers[i])
+    }
+
+    /// Servers in the ring now; servers whose retry time has come count as live
+    /// (they are re-admitted here, as a request would).
+    pub fn live_servers(&self) -> usize {
+        self.readmit_due();
+        self.servers.iter().filter(|s| !s.is_ejected()).count()
+    }
+
+    /// Marks the pool as shutting down (before its clients are told).
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    /// True once shutdown has begun.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+
+    /// What a session that ends keeps until its last reply is written: its
+    /// private connections while the pool drains (their requests are in flight),
+    /// nothing otherwise (the client left: its blocked requests are dropped).
+    pub fn lingering<T: Default>(&self, private: T) -> T {
+        if self.is_draining() {
+            private
+        } else {
+            T::default()
+        }
     }
 
     /// The pool's request timeout, if any.
@@ -259,8 +298,11 @@ fn server(cfg: &config::Pool, server: &config::Server) -> Server {
         ServerAddr::Embedded => server.addr.to_string(),
     };
     let stats = Arc::new(ServerStats::default());
+    let name = server.ketama_name();
+    let metrics = Arc::new(ServerMetrics::new(&cfg.name, &name));
     let endpoint = Endpoint {
         stats: Arc::clone(&stats),
+        metrics: Arc::clone(&metrics),
         addr: addr.clone(),
         auth: cfg.redis_auth.clone(),
         db: cfg.redis_db,
@@ -271,12 +313,13 @@ fn server(cfg: &config::Pool, server: &config::Server) -> Server {
         .map(|_| Link::new(endpoint.clone()))
         .collect();
     Server {
-        name: server.ketama_name(),
+        name,
         addr,
         weight: server.weight,
         links,
         failures: AtomicU32::new(0),
         ejected_until: AtomicU64::new(0),
         stats,
+        metrics,
     }
 }

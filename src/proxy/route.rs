@@ -1,12 +1,16 @@
 //! Where a request goes: from the command table's route and key positions to a
 //! plan — answer locally, forward unchanged to one server, split per server and
-//! merge, or fan out to every server and combine.
+//! merge, or fan out to every server and combine ([`merge`] combines).
+//!
+//! Commands whose meaning depends on the client's connection — the subscribe
+//! family and the transaction group — become [`Plan::Stateful`], whatever their
+//! table route: the session keeps their state and chooses their connections.
 
 use bytes::{Bytes, BytesMut};
 
 use super::backend::encode_command;
 use super::pool::Pool;
-use crate::command::{self, flags::Flags, CommandSpec, Route};
+use crate::command::{self, flags::Flags, CommandSpec, Group, Route};
 use crate::resp::Frame;
 
 /// What to do with one request.
@@ -22,6 +26,8 @@ pub enum Plan {
     Private(usize),
     /// Send parts to several servers and merge the replies.
     Split(Split),
+    /// Pub/sub subscriptions and transactions: the session handles them.
+    Stateful(&'static CommandSpec),
 }
 
 /// A request cut into per-server parts.
@@ -44,29 +50,7 @@ pub struct Part {
     pub positions: Vec<usize>,
 }
 
-/// How per-server replies become one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Merge {
-    /// MGET: values placed back at their keys' positions; `len` keys in all.
-    Values {
-        /// Number of keys.
-        len: usize,
-    },
-    /// DEL, UNLINK, EXISTS, TOUCH, DBSIZE: integers summed.
-    Sum,
-    /// MSET, FLUSHDB…: OK when every part said OK.
-    AllOk,
-    /// SCAN: one server's page, cursor rewritten to carry the server index.
-    Scan {
-        /// The server that was scanned.
-        server: usize,
-        /// Number of servers in the pool.
-        servers: usize,
-    },
-}
-
-/// Bits of a composite SCAN cursor given to the server index.
-const SCAN_SERVER_SHIFT: u32 = 48;
+pub use super::merge::{merge, Merge, SCAN_SERVER_SHIFT};
 
 /// Decides what to do with `args` (the request, `args[0]` its name).
 pub fn plan(pool: &Pool, args: &[Bytes]) -> Plan {
@@ -87,6 +71,9 @@ pub fn plan(pool: &Pool, args: &[Bytes]) -> Plan {
             _ => {}
         }
     }
+    if is_stateful(spec) {
+        return Plan::Stateful(spec);
+    }
     match spec.route {
         Route::Local => Plan::Local(spec),
         Route::Unsupported(_) => Plan::Reply(unsupported(spec)),
@@ -94,6 +81,15 @@ pub fn plan(pool: &Pool, args: &[Bytes]) -> Plan {
         Route::SameShard => same_shard(pool, spec, args),
         Route::PerKey => per_key(pool, spec, args),
         Route::AllShards => all_shards(pool, spec, args),
+    }
+}
+
+/// The subscribe family and MULTI/EXEC/DISCARD/WATCH/UNWATCH.
+fn is_stateful(spec: &CommandSpec) -> bool {
+    match spec.group {
+        Group::Transactions => true,
+        Group::PubSub => spec.name.ends_with("subscribe"),
+        _ => false,
     }
 }
 
@@ -106,7 +102,8 @@ fn unsupported(spec: &CommandSpec) -> Frame {
     })
 }
 
-fn no_server(pool: &Pool) -> Frame {
+/// The error when no server of the pool is live.
+pub fn no_server(pool: &Pool) -> Frame {
     Frame::error(format!(
         "ERR shardcar: no live server in pool '{}' (Connection refused)",
         pool.cfg.name
@@ -217,6 +214,13 @@ fn all_shards(pool: &Pool, spec: &CommandSpec, args: &[Bytes]) -> Plan {
             pool.cfg.name
         ))),
         "scan" => scan(pool, args),
+        "pubsub|channels" | "pubsub|shardchannels" => fan_out(pool, args, Merge::Union),
+        "pubsub|numsub" | "pubsub|shardnumsub" => fan_out(pool, args, Merge::PairsSum),
+        "pubsub|numpat" => fan_out(pool, args, Merge::Max),
+        "script|load" => fan_out(pool, args, Merge::Same),
+        "script|exists" => fan_out(pool, args, Merge::And),
+        "script|flush" => fan_out(pool, args, Merge::AllOk),
+        "script|kill" => fan_out(pool, args, Merge::AnyOk),
         "randomkey" => match pool.any_server() {
             Some(server) => Plan::Forward(server),
             None => Plan::Reply(no_server(pool)),
@@ -273,69 +277,4 @@ fn scan(pool: &Pool, args: &[Bytes]) -> Plan {
             positions: Vec::new(),
         }],
     })
-}
-
-/// Combines the per-part replies (in part order) into the client's reply.
-pub fn merge(merge: Merge, parts: &[Part], replies: Vec<Frame>) -> Frame {
-    match merge {
-        Merge::Values { len } => {
-            let mut out = vec![Frame::Null; len];
-            for (part, reply) in parts.iter().zip(replies) {
-                match reply {
-                    Frame::Array(values) => {
-                        for (&pos, value) in part.positions.iter().zip(values) {
-                            out[pos] = value;
-                        }
-                    }
-                    other => {
-                        // A failed fragment answers its own keys' slots with the error.
-                        for &pos in &part.positions {
-                            out[pos] = other.clone();
-                        }
-                    }
-                }
-            }
-            Frame::Array(out)
-        }
-        Merge::Sum => {
-            let mut total = 0i64;
-            for reply in replies {
-                match reply {
-                    Frame::Integer(n) => total += n,
-                    other => return other,
-                }
-            }
-            Frame::Integer(total)
-        }
-        Merge::AllOk => replies
-            .into_iter()
-            .find(Frame::is_error)
-            .unwrap_or_else(Frame::ok),
-        Merge::Scan { server, servers } => scan_reply(server, servers, replies),
-    }
-}
-
-fn scan_reply(server: usize, servers: usize, replies: Vec<Frame>) -> Frame {
-    let Some(Frame::Array(mut page)) = replies.into_iter().next() else {
-        return Frame::error("ERR shardcar: unexpected SCAN reply");
-    };
-    if page.len() != 2 {
-        return Frame::error("ERR shardcar: unexpected SCAN reply");
-    }
-    let inner = match &page[0] {
-        Frame::Bulk(b) => std::str::from_utf8(b)
-            .ok()
-            .and_then(|c| c.parse::<u64>().ok()),
-        _ => None,
-    };
-    let Some(inner) = inner else {
-        return Frame::error("ERR shardcar: unexpected SCAN cursor");
-    };
-    let next = match (inner, server + 1 < servers) {
-        (0, true) => ((server as u64 + 1) << SCAN_SERVER_SHIFT).to_string(),
-        (0, false) => "0".to_string(),
-        (c, _) => ((server as u64) << SCAN_SERVER_SHIFT | c).to_string(),
-    };
-    page[0] = Frame::bulk(next);
-    Frame::Array(page)
 }

@@ -1,6 +1,14 @@
 //! Test helpers: real servers on ephemeral ports, driven by real clients.
 #![allow(dead_code, unreachable_pub)]
 
+mod redis_server;
+mod resp;
+
+#[allow(unused_imports)]
+pub use redis_server::RedisServer;
+#[allow(unused_imports)]
+pub use resp::Resp;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -126,6 +134,13 @@ impl Raw {
         );
     }
 
+    /// Sends each command in turn and asserts its exact reply: a table of steps.
+    pub async fn exchange(&mut self, steps: &[(&[&str], &str)]) {
+        for (args, reply) in steps {
+            self.roundtrip(&cmd(args), reply.as_bytes()).await;
+        }
+    }
+
     /// Reads one line, up to and including CRLF (or 5 s pass).
     pub async fn read_line(&mut self) -> String {
         let mut line = Vec::new();
@@ -162,6 +177,8 @@ pub fn cmd(args: &[&str]) -> Vec<u8> {
 pub struct Proxy {
     pub addr: SocketAddr,
     pub engines: Vec<Engine>,
+    /// Real redis-server backends (see [`Proxy::over_redis`]).
+    pub redis: Vec<RedisServer>,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -182,6 +199,22 @@ impl Proxy {
         proxy
     }
 
+    /// A pool over `n` fresh real redis-servers named shard-0…, with extra pool keys.
+    pub async fn over_redis(n: usize, extra: &str) -> Proxy {
+        let mut servers = Vec::new();
+        for _ in 0..n {
+            servers.push(RedisServer::start().await);
+        }
+        let lines: Vec<String> = servers
+            .iter()
+            .enumerate()
+            .map(|(i, r)| format!("{}:1 shard-{i}", r.addr))
+            .collect();
+        let mut proxy = Proxy::start(&pool_yaml(&lines, extra)).await;
+        proxy.redis = servers;
+        proxy
+    }
+
     /// A proxy for the one pool in `yaml`.
     pub async fn start(yaml: &str) -> Proxy {
         let cfg = shardcar::config::Config::from_yaml(yaml).expect("valid pool");
@@ -198,6 +231,7 @@ impl Proxy {
         Proxy {
             addr,
             engines: Vec::new(),
+            redis: Vec::new(),
             shutdown: Some(tx),
         }
     }
@@ -211,6 +245,48 @@ impl Proxy {
             .get_multiplexed_async_connection()
             .await
             .expect("connect")
+    }
+
+    /// A dedicated async connection (for blocking commands, pub/sub, MULTI).
+    #[allow(deprecated)]
+    pub async fn dedicated(&self) -> redis::aio::Connection {
+        self.client().get_async_connection().await.expect("connect")
+    }
+
+    /// Index of the backend (engine or redis-server) that owns `key`: a probe
+    /// string written through the proxy, looked for on each backend, removed.
+    pub async fn owner(&self, key: &str) -> usize {
+        let backends: Vec<SocketAddr> = match self.engines.is_empty() {
+            true => self.redis.iter().map(|r| r.addr).collect(),
+            false => self.engines.iter().map(|e| e.addr).collect(),
+        };
+        let mut raw = Raw::connect(self.addr).await;
+        raw.call(&["SET", key, "probe"]).await;
+        let mut found = None;
+        for (i, addr) in backends.into_iter().enumerate() {
+            let mut direct = Raw::connect(addr).await;
+            if direct.call(&["GET", key]).await != Resp::Null {
+                found = Some(i);
+            }
+        }
+        raw.call(&["GETDEL", key]).await;
+        found.expect("an owner")
+    }
+
+    /// Two keys that live on different servers, each with its server's name
+    /// (`shard-N`, as `over_engines` and `over_redis` name them).
+    pub async fn keys_apart(&self) -> [(String, String); 2] {
+        let first = "apart:0".to_string();
+        let home = self.owner(&first).await;
+        for i in 1..100 {
+            let key = format!("apart:{i}");
+            let other = self.owner(&key).await;
+            if other != home {
+                let names = (format!("shard-{home}"), format!("shard-{other}"));
+                return [(first, names.0), (key, names.1)];
+            }
+        }
+        panic!("every key on one server");
     }
 }
 

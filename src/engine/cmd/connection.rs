@@ -162,6 +162,9 @@ fn reset(cx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     drop(pubsub);
     cx.client.channels.clear();
     cx.client.patterns.clear();
+    cx.client.shard_channels.clear();
+    cx.client.reply_mode = crate::engine::client::ReplyMode::On;
+    super::server::leave_monitor(cx);
     cx.client.db = 0;
     cx.client.protocol = Protocol::Resp2;
     cx.client.authenticated = cx.shared.config.read().requirepass.is_empty();

@@ -13,12 +13,15 @@
 
 pub mod args;
 mod bitmap;
+mod client;
+mod client_kill;
 mod connection;
 mod error;
 mod hash;
 mod hash_incr;
 mod hash_scan;
 mod hyperloglog;
+mod info;
 mod keys;
 mod list;
 mod list_blocking;
@@ -27,6 +30,9 @@ mod long_double;
 mod members;
 mod pubsub;
 mod server;
+mod server_config;
+mod server_debug;
+mod server_diag;
 mod set;
 mod set_algebra;
 mod set_random;
@@ -71,7 +77,9 @@ pub enum Action {
     },
     /// Reply, then close the connection (QUIT).
     Close,
-    /// Wait before processing the next command (DEBUG SLEEP). Other clients are
+    /// Close the connection without replying (SHUTDOWN: the server goes away).
+    Disconnect,
+    /// Wait, then reply and go on to the next command (DEBUG SLEEP). Other clients are
     /// not held up, unlike Redis where the whole server sleeps.
     Sleep(Duration),
 }
@@ -186,6 +194,11 @@ fn families() -> Vec<&'static [(&'static str, Handler)]> {
         zset_random::COMMANDS,
         keys::COMMANDS,
         server::COMMANDS,
+        server_config::COMMANDS,
+        server_debug::COMMANDS,
+        server_diag::COMMANDS,
+        client::COMMANDS,
+        info::COMMANDS,
         pubsub::COMMANDS,
     ]
 }
@@ -214,18 +227,32 @@ pub fn implemented() -> impl Iterator<Item = &'static str> {
     COMMANDS.keys().copied()
 }
 
+/// The subcommand a container command runs (`config|get` for `CONFIG GET`), or
+/// the command itself when it has no subcommands or the subcommand is unknown.
+pub fn effective_spec(spec: &'static CommandSpec, args: &[Bytes]) -> &'static CommandSpec {
+    if spec.subcommands.is_empty() {
+        return spec;
+    }
+    args.get(1)
+        .and_then(|sub| command::lookup_sub(spec, sub))
+        .unwrap_or(spec)
+}
+
 /// Runs one command whose arity has been checked: the handler, then the
 /// bookkeeping every write shares (watchers, blocked clients, statistics).
 pub fn call(cx: &mut Ctx<'_>, cmd: Command, args: &[Bytes]) -> Frame {
     cx.unchanged = false;
+    // Statistics, the slow log and MONITOR see `config|get`, not `config`.
+    let spec = effective_spec(cmd.spec, args);
     let started = std::time::Instant::now();
     let result = (cmd.handler)(cx, args);
     let usec = started.elapsed().as_micros() as u64;
-    let stat = cx.ks.stats.commands.entry(cmd.spec.name).or_default();
+    let stat = cx.ks.stats.commands.entry(spec.name).or_default();
     stat.calls += 1;
     stat.usec += usec;
     cx.ks.stats.total_commands += 1;
     cx.ks.settle_expired();
+    server_diag::observe(cx, spec, args, usec);
     match result {
         Ok(frame) => {
             if cmd.spec.flags.contains(Flags::WRITE) && !cx.unchanged && !frame.is_error() {
@@ -238,19 +265,28 @@ pub fn call(cx: &mut Ctx<'_>, cmd: Command, args: &[Bytes]) -> Frame {
         }
         Err(err) => {
             cx.ks.stats.failed_calls += 1;
-            if let Some(stat) = cx.ks.stats.commands.get_mut(cmd.spec.name) {
+            if let Some(stat) = cx.ks.stats.commands.get_mut(spec.name) {
                 stat.failed += 1;
             }
-            err.to_frame()
+            let frame = err.to_frame();
+            server_diag::count_error(cx.shared, &frame);
+            frame
         }
     }
 }
 
 /// Records a command rejected before it ran (arity, auth, context).
-pub fn reject(ks: &mut Keyspace, spec: Option<&'static CommandSpec>, err: CmdError) -> Frame {
+pub fn reject(
+    ks: &mut Keyspace,
+    shared: &Shared,
+    spec: Option<&'static CommandSpec>,
+    err: CmdError,
+) -> Frame {
     ks.stats.rejected_calls += 1;
     if let Some(spec) = spec {
         ks.stats.commands.entry(spec.name).or_default().rejected += 1;
     }
-    err.to_frame()
+    let frame = err.to_frame();
+    server_diag::count_error(shared, &frame);
+    frame
 }

@@ -37,6 +37,8 @@ impl Harness {
             watched: Vec::new(),
             channels: Vec::new(),
             patterns: Vec::new(),
+            shard_channels: Vec::new(),
+            reply_mode: Default::default(),
             push,
             handle: Arc::new(ClientHandle::new(7, None, None)),
         };
