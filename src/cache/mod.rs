@@ -20,6 +20,7 @@ pub mod journal;
 mod keyspace;
 mod look_aside;
 pub mod postgres;
+mod record;
 pub mod sqlite;
 pub mod store;
 mod write_back;
@@ -187,13 +188,31 @@ impl Cache {
     /// # Errors
     /// See [`CacheError`].
     pub async fn start(pool: &str, cfg: &CacheConfig) -> Result<Cache, CacheError> {
+        let store = open_store(&cfg.database)
+            .await
+            .map_err(|source| CacheError::Database {
+                pool: pool.to_string(),
+                database: cfg.database.to_string(),
+                source,
+            })?;
+        Cache::with_store(pool, cfg, store).await
+    }
+
+    /// [`Cache::start`] over a store already open.
+    ///
+    /// # Errors
+    /// See [`CacheError`].
+    pub async fn with_store(
+        pool: &str,
+        cfg: &CacheConfig,
+        store: Arc<dyn Store>,
+    ) -> Result<Cache, CacheError> {
         let database = cfg.database.to_string();
         let db_err = |source| CacheError::Database {
             pool: pool.to_string(),
             database: database.clone(),
             source,
         };
-        let store = open_store(&cfg.database).await.map_err(db_err)?;
         let problems = store.prepare(&cfg.rules, false).await.map_err(db_err)?;
         rule_problems(pool, problems)?;
         log_durability(pool, &cfg.rules);
@@ -311,6 +330,9 @@ fn log_durability(pool: &str, rules: &[Rule]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
 
 /// A session's link to the cache: requests it hands over run in the order
 /// they came, each after the one before it finished.
