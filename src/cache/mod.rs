@@ -8,7 +8,8 @@
 //!   `negative_ttl`; a refill never overwrites a newer write); writes go to SQL
 //!   first, then drop the cached value.
 //! - `write_back`: writes are acknowledged once in the backend and in the
-//!   [`journal`], and a flusher moves them to SQL in batches, exactly once.
+//!   [`journal`] (records framed in `record`); `pending` holds them until
+//!   `flush` has moved them to SQL in batches, exactly once.
 //! - `command`: which requests the cache takes, and the replies it shapes.
 //! - `keyspace`: the cache's own commands to the backends.
 //!
@@ -16,9 +17,11 @@
 //! proxy session hands it requests with [`intercept`].
 
 mod command;
+mod flush;
 pub mod journal;
 mod keyspace;
 mod look_aside;
+mod pending;
 pub mod postgres;
 mod record;
 pub mod sqlite;
@@ -119,7 +122,7 @@ fn incr(counter: &AtomicU64) {
 pub(crate) struct RuleState {
     pub(crate) rule: Rule,
     pub(crate) reads: look_aside::Reads,
-    pub(crate) pending: Option<write_back::Pending>,
+    pub(crate) pending: Option<pending::Pending>,
 }
 
 /// A pool's cache.
@@ -226,7 +229,7 @@ impl Cache {
                     pending: rule
                         .write_back
                         .as_ref()
-                        .map(|_| write_back::Pending::default()),
+                        .map(|_| pending::Pending::default()),
                 })
             })
             .collect();
@@ -257,9 +260,9 @@ impl Cache {
             if state.pending.is_some() {
                 let cache = Arc::clone(self);
                 let stop = self.stop.subscribe();
-                flushers.push(tokio::spawn(async move {
-                    write_back::flusher(cache, i, stop).await
-                }));
+                flushers.push(tokio::spawn(
+                    async move { flush::flusher(cache, i, stop).await },
+                ));
             }
         }
     }
