@@ -26,6 +26,8 @@ async fn mismatches(db: Db) {
         "DROP TABLE IF EXISTS {t}; CREATE TABLE {t} (id TEXT PRIMARY KEY, name TEXT)"
     ))
     .await;
+    let nopk = format!("{t}_nopk");
+    db.exec(&format!("DROP TABLE IF EXISTS {nopk}; CREATE TABLE {nopk} (id TEXT, n TEXT, _version BIGINT, _seq BIGINT)")).await;
     let la = "    policy: look_aside\n";
     let wb = "    policy: write_back\n";
     let cases = [

@@ -171,6 +171,22 @@ impl PgStore {
             .collect())
     }
 
+    /// The columns of each unique index of `table`, primary key included.
+    async fn unique_indexes(
+        &self,
+        client: &impl GenericClient,
+        table: &str,
+    ) -> Result<Vec<Vec<String>>, StoreError> {
+        let sql = "SELECT array_agg(lower(a.attname::text)) FROM pg_index i \
+                   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) \
+                   WHERE i.indrelid = to_regclass($1) AND i.indisunique GROUP BY i.indexrelid";
+        let rows = client
+            .query(sql, &[&table])
+            .await
+            .map_err(|e| classify(&e))?;
+        Ok(rows.iter().map(|r| r.get::<_, Vec<String>>(0)).collect())
+    }
+
     async fn prepare_rules(
         &self,
         rules: &[Rule],
@@ -196,6 +212,8 @@ impl PgStore {
                 problems.push(store::missing_table(rule, &self.name));
             } else if !columns.is_empty() {
                 problems.extend(store::check_columns(rule, &columns, &self.name));
+                let unique = self.unique_indexes(&client, &quoted).await?;
+                problems.extend(store::check_unique(rule, &unique, &self.name));
             }
             let mut types = self.types.write();
             for (column, ty) in columns {

@@ -203,9 +203,46 @@ fn prepare(
             problems.push(store::missing_table(rule, db));
         } else if !columns.is_empty() {
             problems.extend(store::check_columns(rule, &columns, db));
+            problems.extend(store::check_unique(
+                rule,
+                &unique_indexes(conn, &rule.table)?,
+                db,
+            ));
         }
     }
     Ok(problems)
+}
+
+/// The columns of each unique index of `table`, primary key included.
+fn unique_indexes(conn: &Connection, table: &str) -> Result<Vec<Vec<String>>, StoreError> {
+    let column_list =
+        |sql: String, pick: fn(&rusqlite::Row<'_>) -> rusqlite::Result<Option<String>>| {
+            let mut stmt = conn.prepare(&sql).map_err(classify)?;
+            let rows = stmt.query_map([], pick).map_err(classify)?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.extend(row.map_err(classify)?);
+            }
+            Ok::<_, StoreError>(out)
+        };
+    let quoted = store::quote(table);
+    let pk = column_list(format!("PRAGMA table_info({quoted})"), |r| {
+        let name: String = r.get(1)?;
+        Ok((r.get::<_, i64>(5)? > 0).then(|| name.to_ascii_lowercase()))
+    })?;
+    let mut sets = vec![pk];
+    let indexes = column_list(format!("PRAGMA index_list({quoted})"), |r| {
+        let name: String = r.get(1)?;
+        Ok((r.get::<_, i64>(2)? == 1).then_some(name))
+    })?;
+    for index in indexes {
+        let sql = format!("PRAGMA index_info({})", store::quote(&index));
+        sets.push(column_list(sql, |r| {
+            Ok(r.get::<_, Option<String>>(2)?
+                .map(|c| c.to_ascii_lowercase()))
+        })?);
+    }
+    Ok(sets)
 }
 
 fn apply_writes(conn: &Connection, rule: &Rule, writes: &[Write]) -> Result<(), StoreError> {

@@ -426,3 +426,34 @@ pub(crate) fn missing_table(rule: &Rule, db: &str) -> RuleProblem {
         ),
     }
 }
+
+/// Checks that a write-back rule's table has the unique index its writes rely
+/// on: the key columns (upserts conflict on them) or the sequence column
+/// (appends insert each write once). `unique` lists each unique index's
+/// columns, lowercase, primary key included.
+pub(crate) fn check_unique(rule: &Rule, unique: &[Vec<String>], db: &str) -> Option<RuleProblem> {
+    let wb = rule.write_back.as_ref()?;
+    let (mut needed, what): (Vec<String>, &str) = if wb.mode == Mode::Append {
+        (
+            vec![wb.seq_column.to_ascii_lowercase()],
+            "appends insert each write once",
+        )
+    } else {
+        let keys = rule.key_columns().map(str::to_ascii_lowercase).collect();
+        (keys, "upserts replace the row of a key")
+    };
+    needed.sort();
+    let found = unique.iter().any(|index| {
+        let mut index = index.clone();
+        index.sort();
+        index == needed
+    });
+    (!found).then(|| RuleProblem {
+        rule: rule.name.clone(),
+        reason: format!(
+            "table '{}' in {db} has no primary key or unique index on ({}): {what}",
+            rule.table,
+            needed.join(", ")
+        ),
+    })
+}
