@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use super::keyspace::{self, Cached};
 use super::{look_aside, write_back, Cache};
-use crate::command::{self, flags::Flags};
+use crate::command::{self, flags::Flags, CommandSpec};
 use crate::config::{Policy, ValueColumns};
 use crate::proxy::pool::Pool;
 use crate::resp::Frame;
@@ -71,7 +71,9 @@ fn wrong_type() -> Frame {
 
 /// Decides whether the cache takes `args`.
 pub(crate) fn classify(cache: &Cache, args: &[Bytes]) -> Option<Op> {
-    let name = args.first()?.to_ascii_lowercase();
+    // The command table's lookup ignores case without allocating: this runs
+    // for every request of a pool with a cache.
+    let spec = command::lookup(args.first()?)?;
     let target = |i: usize| {
         let key = args.get(i)?;
         let (rule, captures) = cache.rule_for(key)?;
@@ -92,16 +94,17 @@ pub(crate) fn classify(cache: &Cache, args: &[Bytes]) -> Option<Op> {
             Some(Op::Read { target: t, read })
         }
     };
-    match (name.as_slice(), args.len()) {
-        (b"get", 2) => read(target(1)?, Read::Get, false),
-        (b"hget", 3) => read(target(1)?, Read::HGet(args[2].clone()), true),
-        (b"hgetall", 2) => read(target(1)?, Read::HGetAll, true),
-        (b"hmget", n) if n >= 3 => read(target(1)?, Read::HMGet(args[2..].to_vec()), true),
-        (b"mget", n) if n >= 2 => mget(cache, args),
-        (b"set", _) => set(cache, target(1)?, args),
-        (b"hset" | b"hmset", _) => hset(cache, target(1)?, args, name == b"hmset"),
-        (b"del" | b"unlink", n) if n >= 2 => delete(cache, args),
-        _ => refuse_other_writes(cache, args),
+    match (spec.name, args.len()) {
+        ("get", 2) => read(target(1)?, Read::Get, false),
+        ("hget", 3) => read(target(1)?, Read::HGet(args[2].clone()), true),
+        ("hgetall", 2) => read(target(1)?, Read::HGetAll, true),
+        ("hmget", n) if n >= 3 => read(target(1)?, Read::HMGet(args[2..].to_vec()), true),
+        ("mget", n) if n >= 2 => mget(cache, args),
+        ("set", _) => set(cache, target(1)?, args),
+        ("hset" | "hmset", _) => hset(cache, target(1)?, args, spec.name == "hmset"),
+        ("del" | "unlink", n) if n >= 2 => delete(cache, args),
+        _ if spec.flags.contains(Flags::WRITE) => refuse_other_writes(cache, spec, args),
+        _ => None,
     }
 }
 
@@ -220,9 +223,8 @@ fn delete(cache: &Cache, args: &[Bytes]) -> Option<Op> {
 }
 
 /// Any other write touching a cached key is refused.
-fn refuse_other_writes(cache: &Cache, args: &[Bytes]) -> Option<Op> {
-    let spec = command::lookup(&args[0])?;
-    if !spec.flags.contains(Flags::WRITE) || !spec.check_arity(args.len()) {
+fn refuse_other_writes(cache: &Cache, spec: &CommandSpec, args: &[Bytes]) -> Option<Op> {
+    if !spec.check_arity(args.len()) {
         return None;
     }
     let key = spec
