@@ -358,3 +358,32 @@ async fn postgres_down_serves_hits_and_fails_misses() {
     proxy.stop().await;
     db.drop_table(&t).await;
 }
+
+/// Inside MULTI a cached key is refused: the transaction would run on a
+/// backend, out of SQL's sight. Plain keys still queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_keys_are_refused_inside_multi() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::sqlite(&dir);
+    let proxy = setup(&db, &dir, "users", "60s", "30s").await;
+    let stream = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    write
+        .write_all(b"MULTI\r\nSET name:1 x\r\nSET plain 1\r\nDISCARD\r\n")
+        .await
+        .unwrap();
+    let mut replies = Vec::new();
+    for _ in 0..4 {
+        replies.push(lines.next_line().await.unwrap().unwrap());
+    }
+    assert_eq!(replies[0], "+OK");
+    assert!(
+        replies[1].starts_with("-ERR shardcar: cached keys cannot be used inside MULTI"),
+        "{replies:?}"
+    );
+    assert_eq!(replies[2..], ["+QUEUED", "+OK"]);
+    assert_eq!(db.count("SELECT count(*) FROM users").await, 0);
+    proxy.stop().await;
+}

@@ -199,3 +199,80 @@ pub(crate) async fn flusher(cache: Arc<Cache>, i: usize, mut stop: watch::Receiv
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn rule(mode: &str) -> Rule {
+        let yaml = format!(
+            "p:\n  listen: 127.0.0.1:1\n  redis: true\n  servers:\n    - 127.0.0.1:6379:1\n  cache:\n    rules:\n      - name: r\n        match: \"h:{{id}}\"\n        table: t\n        value: [a, b]\n        policy: write_back\n        mode: {mode}\n"
+        );
+        let mut pools = Config::from_yaml(&yaml).unwrap().pools;
+        pools.remove(0).cache.unwrap().rules.remove(0)
+    }
+
+    fn rec(
+        seq: u64,
+        key: &str,
+        replace: bool,
+        columns: &[(usize, &str)],
+    ) -> (Record, Vec<(usize, Bytes)>) {
+        let record = Record {
+            seq,
+            rule: "r".into(),
+            key: Bytes::from(key.to_string()),
+            replace,
+            fields: Vec::new(),
+        };
+        (
+            record,
+            columns
+                .iter()
+                .map(|(i, v)| (*i, Bytes::from(v.to_string())))
+                .collect(),
+        )
+    }
+
+    fn set(columns: &[(usize, &str)]) -> Vec<(usize, Bytes)> {
+        columns
+            .iter()
+            .map(|(i, v)| (*i, Bytes::from(v.to_string())))
+            .collect()
+    }
+
+    #[test]
+    fn upserts_merge_per_key_in_order() {
+        let records = [
+            rec(1, "h:1", false, &[(0, "a1")]),
+            rec(2, "h:2", false, &[(1, "b2")]),
+            rec(3, "h:1", false, &[(1, "b1"), (0, "a1'")]),
+            rec(4, "h:2", true, &[]),
+            rec(5, "h:2", false, &[(0, "a2")]),
+        ];
+        let writes = to_writes(&rule("upsert"), &records);
+        assert_eq!(writes.len(), 2);
+        assert_eq!(
+            (writes[0].seq, &writes[0].key[..]),
+            (3, &[Bytes::from("1")][..])
+        );
+        assert_eq!(writes[0].change, Change::Set(set(&[(1, "b1"), (0, "a1'")])));
+        assert_eq!(writes[1].seq, 5);
+        assert_eq!(
+            writes[1].change,
+            Change::Replace(set(&[(0, "a2")])),
+            "a DEL, then a field: only that field"
+        );
+    }
+
+    #[test]
+    fn appends_keep_every_write() {
+        let records = [
+            rec(1, "h:1", false, &[(0, "x")]),
+            rec(2, "h:1", false, &[(0, "y")]),
+        ];
+        let writes = to_writes(&rule("append"), &records);
+        assert_eq!(writes.iter().map(|w| w.seq).collect::<Vec<_>>(), [1, 2]);
+    }
+}

@@ -23,6 +23,8 @@ use crate::config::Rule;
 const MAX_CONNECTIONS: usize = 8;
 /// How long to wait for a connection (new or from the pool).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The server-side bound on one statement, unless the URL sets `options`.
+const STATEMENT_TIMEOUT_OPTION: &str = "-c statement_timeout=30000";
 
 /// A PostgreSQL database.
 #[derive(Debug)]
@@ -116,6 +118,11 @@ impl PgStore {
             .map_err(|e| StoreError::Unavailable(format!("invalid PostgreSQL URL: {e}")))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_options().is_none() {
+            // A statement that hangs (a lock held elsewhere) must not hold a
+            // flusher or a reader forever: it fails and is retried.
+            config.options(STATEMENT_TIMEOUT_OPTION);
         }
         let manager = Manager::from_config(
             config,
