@@ -246,3 +246,34 @@ async fn a_full_queue_blocks_or_rejects_until_sql_is_back() {
     let _: () = con.set("rj:3", 3).await.unwrap();
     proxy.stop().await;
 }
+
+/// A rule renamed over its old table, the journal moved aside: sequences go on
+/// above every mark in SQL, so the version guard takes the new writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequences_continue_above_every_mark() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::sqlite(&dir);
+    let before = upsert_rule("old", "kept", "    flush_interval: 1h\n");
+    let proxy = CacheProxy::start(1, &cache_yaml(&db, &dir, &before)).await;
+    let mut con = proxy.conn().await;
+    for i in 1..=5 {
+        let _: () = con.set("old:x", i).await.unwrap();
+    }
+    proxy.stop().await;
+    assert_eq!(
+        db.rows("SELECT n, _version FROM kept").await,
+        vec![vec![Some("5".into()), Some("5".into())]]
+    );
+    std::fs::remove_dir_all(dir.path().join("journal")).unwrap();
+
+    let after = upsert_rule("new", "kept", "    flush_interval: 1h\n")
+        .replace("\"new:{id}\"", "\"old:{id}\"");
+    let proxy = CacheProxy::start(1, &cache_yaml(&db, &dir, &after)).await;
+    let mut con = proxy.conn().await;
+    let _: () = con.set("old:x", 6).await.unwrap();
+    proxy.stop().await;
+    assert_eq!(
+        db.rows("SELECT n, _version FROM kept").await,
+        vec![vec![Some("6".into()), Some("6".into())]]
+    );
+}

@@ -181,22 +181,22 @@ pub(crate) async fn flusher(cache: Arc<Cache>, i: usize, mut stop: watch::Receiv
         return;
     };
     loop {
-        let stopping = tokio::select! {
-            _ = tokio::time::sleep(wb.flush_interval) => false,
-            _ = pending.work.notified() => false,
-            _ = stop.changed() => true,
-        } || *stop.borrow();
-        let result = if stopping {
-            flush_all(&cache, i, None).await
-        } else {
-            flush_all(&cache, i, Some(&mut stop)).await
-        };
+        // Checked first: a change seen inside a flush's backoff is not seen
+        // again by `changed()`.
+        let stopping = *stop.borrow()
+            || tokio::select! {
+                _ = tokio::time::sleep(wb.flush_interval) => false,
+                _ = pending.work.notified() => false,
+                _ = stop.changed() => true,
+            };
         if stopping {
-            if let Err(err) = result {
+            if let Err(err) = flush_all(&cache, i, None).await {
                 tracing::warn!(rule = %state.rule.name, pending = pending.len(), cause = %err, "cache: final flush failed; the writes stay journaled for the next start");
             }
             return;
         }
+        // Unreachable SQL is retried inside, until it is back or `stop` is set.
+        let _ = flush_all(&cache, i, Some(&mut stop)).await;
     }
 }
 

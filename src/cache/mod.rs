@@ -310,6 +310,14 @@ impl Cache {
         })
     }
 
+    fn db_error(&self, source: StoreError) -> CacheError {
+        CacheError::Database {
+            pool: self.pool.clone(),
+            database: self.database.clone(),
+            source,
+        }
+    }
+
     fn sql_error(&self, rule: &Rule, err: &StoreError) -> Frame {
         Frame::error(format!(
             "ERR shardcar: cache rule '{}' ({}): {err}",

@@ -346,6 +346,15 @@ impl Store for PgStore {
         })
     }
 
+    fn max_high_water(&self) -> StoreFuture<'_, u64> {
+        Box::pin(async move {
+            let client = self.client().await?;
+            let sql = "SELECT COALESCE(MAX(applied_seq), 0)::bigint FROM shardcar_flush_state";
+            let row = client.query_one(sql, &[]).await.map_err(|e| classify(&e))?;
+            Ok(row.get::<_, i64>(0).max(0) as u64)
+        })
+    }
+
     fn high_water<'a>(&'a self, rule: &'a str) -> StoreFuture<'a, u64> {
         Box::pin(async move {
             let client = self.client().await?;

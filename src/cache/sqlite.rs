@@ -354,6 +354,18 @@ impl Store for SqliteStore {
         }))
     }
 
+    fn max_high_water(&self) -> StoreFuture<'_, u64> {
+        Box::pin(self.call(|conn| {
+            conn.query_row(
+                "SELECT COALESCE(MAX(applied_seq), 0) FROM shardcar_flush_state",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n.max(0) as u64)
+            .map_err(classify)
+        }))
+    }
+
     fn high_water<'a>(&'a self, rule: &'a str) -> StoreFuture<'a, u64> {
         let rule = rule.to_string();
         Box::pin(self.call(move |conn| {

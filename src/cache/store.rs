@@ -120,6 +120,11 @@ pub trait Store: Send + Sync + Debug {
 
     /// The rule's high-water mark (0 when it has none yet).
     fn high_water<'a>(&'a self, rule: &'a str) -> StoreFuture<'a, u64>;
+
+    /// The largest high-water mark of any rule, gone ones included: journal
+    /// sequences continue above it, so version guards never see a sequence
+    /// reused (a rule renamed over its old table, a journal moved aside).
+    fn max_high_water(&self) -> StoreFuture<'_, u64>;
 }
 
 /// How a dialect spells parameters and casts.

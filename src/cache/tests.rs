@@ -62,6 +62,9 @@ impl Store for Held {
     fn high_water<'a>(&'a self, rule: &'a str) -> StoreFuture<'a, u64> {
         self.inner.high_water(rule)
     }
+    fn max_high_water(&self) -> StoreFuture<'_, u64> {
+        self.inner.max_high_water()
+    }
 }
 
 async fn engine() -> std::net::SocketAddr {

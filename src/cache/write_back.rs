@@ -123,69 +123,58 @@ fn backend_write(
 /// Replays the journal above each rule's high-water mark and flushes it all
 /// before the pool serves, then starts the journal writer.
 pub(crate) async fn recover(cache: &mut Cache, cfg: &CacheConfig) -> Result<(), CacheError> {
-    let dir = cfg.journal.clone();
-    let pool = cache.pool.clone();
     let journal_err = |source| CacheError::Journal {
-        pool: pool.clone(),
+        pool: cache.pool.clone(),
         source,
     };
+    let dir = cfg.journal.clone();
     let recovered = tokio::task::spawn_blocking(move || journal::recover(&dir))
         .await
-        .map_err(|e| {
-            journal_err(journal::JournalError::Io {
-                path: cfg.journal.clone(),
-                source: std::io::Error::other(e),
-            })
-        })?
+        .map_err(|e| journal::JournalError::Io {
+            path: cfg.journal.clone(),
+            source: std::io::Error::other(e),
+        })
+        .and_then(|read| read)
         .map_err(journal_err)?;
-    // Every rule with journaled writes, and every write-back rule.
-    let mut names: Vec<String> = recovered.records.iter().map(|r| r.rule.clone()).collect();
-    names.extend(
-        cache
-            .rules
-            .iter()
-            .filter(|s| s.pending.is_some())
-            .map(|s| s.rule.name.clone()),
-    );
-    names.sort();
-    names.dedup();
-    let mut marks = HashMap::new();
-    for name in names {
-        let mark = cache
-            .store
-            .high_water(&name)
-            .await
-            .map_err(|source| CacheError::Database {
-                pool: cache.pool.clone(),
-                database: cache.database.clone(),
-                source,
-            })?;
-        marks.insert(name, mark);
-    }
+    let marks = high_water_marks(cache, &recovered.records).await?;
     replay(cache, &recovered.records, &marks)?;
-    let next = recovered
-        .last_seq
-        .max(marks.values().copied().max().unwrap_or(0))
-        + 1;
+    let floor = cache.store.max_high_water().await;
+    let floor = floor.map_err(|e| cache.db_error(e))?;
+    let highest_mark = marks.values().copied().max().unwrap_or(0);
+    let next = recovered.last_seq.max(highest_mark).max(floor) + 1;
     *cache.order.lock() = next;
-    let journal =
-        Journal::start(&cfg.journal, next, cfg.segment_size, recovered).map_err(journal_err)?;
+    let journal = Journal::start(&cfg.journal, next, cfg.segment_size, recovered);
+    let journal = journal.map_err(journal_err)?;
     for (rule, mark) in &marks {
         journal.applied(rule, *mark);
     }
     cache.journal = Some(Arc::new(journal));
     for i in 0..cache.rules.len() {
         if cache.rules[i].pending.is_some() {
-            flush_all(&*cache, i, None)
-                .await
-                .map_err(|source| CacheError::Database {
-                    pool: cache.pool.clone(),
-                    database: cache.database.clone(),
-                    source,
-                })?;
+            let flushed = flush_all(&*cache, i, None).await;
+            flushed.map_err(|e| cache.db_error(e))?;
         }
     }
     Ok(())
+}
+
+/// The high-water mark of every rule with journaled writes, and of every
+/// write-back rule.
+async fn high_water_marks(
+    cache: &Cache,
+    records: &[Record],
+) -> Result<HashMap<String, u64>, CacheError> {
+    let mut names: Vec<&str> = records.iter().map(|r| r.rule.as_str()).collect();
+    let write_back = cache.rules.iter().filter(|s| s.pending.is_some());
+    names.extend(write_back.map(|s| s.rule.name.as_str()));
+    names.sort_unstable();
+    names.dedup();
+    let mut marks = HashMap::new();
+    for name in names {
+        let mark = cache.store.high_water(name).await;
+        marks.insert(name.to_string(), mark.map_err(|e| cache.db_error(e))?);
+    }
+    Ok(marks)
 }
 
 fn replay(
