@@ -24,6 +24,7 @@ mod look_aside;
 mod pending;
 pub mod postgres;
 mod record;
+mod sql;
 pub mod sqlite;
 pub mod store;
 mod write_back;

@@ -14,9 +14,8 @@ use std::time::Duration;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::NoTls;
 
-use super::store::{
-    self, Batch, Change, Dialect, Guard, Row, RuleProblem, Store, StoreError, StoreFuture, Write,
-};
+use super::sql::{self, Dialect, Guard};
+use super::store::{Batch, Change, Row, RuleProblem, Store, StoreError, StoreFuture, Write};
 use crate::config::Rule;
 
 /// Connections kept open at most.
@@ -45,7 +44,7 @@ impl Dialect for Pg<'_> {
         format!("CAST(${n} AS {ty})")
     }
     fn output(&self, column: &str) -> String {
-        format!("CAST({} AS text)", store::quote(column))
+        format!("CAST({} AS text)", sql::quote(column))
     }
 }
 
@@ -208,19 +207,19 @@ impl PgStore {
         }
         let mut problems = Vec::new();
         for rule in rules {
-            let quoted = store::quote(&rule.table);
+            let quoted = sql::quote(&rule.table);
             let mut columns = self.columns(&client, &quoted).await?;
             if columns.is_empty() && rule.create && !check_only {
-                let ddl = store::create_table(rule, "BIGINT");
+                let ddl = sql::create_table(rule, "BIGINT");
                 client.batch_execute(&ddl).await.map_err(|e| classify(&e))?;
                 columns = self.columns(&client, &quoted).await?;
             }
             if columns.is_empty() && !(rule.create && check_only) {
-                problems.push(store::missing_table(rule, &self.name));
+                problems.push(sql::missing_table(rule, &self.name));
             } else if !columns.is_empty() {
-                problems.extend(store::check_columns(rule, &columns, &self.name));
+                problems.extend(sql::check_columns(rule, &columns, &self.name));
                 let unique = self.unique_indexes(&client, &quoted).await?;
-                problems.extend(store::check_unique(rule, &unique, &self.name));
+                problems.extend(sql::check_unique(rule, &unique, &self.name));
             }
             let mut types = self.types.write();
             for (column, ty) in columns {
@@ -235,7 +234,7 @@ impl PgStore {
         let types = self.types.read();
         writes
             .iter()
-            .flat_map(|w| store::statements(&Pg(&types), rule, w, Guard::Versioned))
+            .flat_map(|w| sql::statements(&Pg(&types), rule, w, Guard::Versioned))
             .collect()
     }
 
@@ -244,7 +243,7 @@ impl PgStore {
         rule: &str,
         seq: Option<u64>,
     ) -> Option<(String, Vec<Option<Bytes>>)> {
-        let sql = store::advance_high_water(&Pg(&self.types.read()));
+        let sql = sql::advance_high_water(&Pg(&self.types.read()));
         seq.map(|seq| {
             (
                 sql,
@@ -283,7 +282,7 @@ impl Store for PgStore {
 
     fn fetch<'a>(&'a self, rule: &'a Rule, key: &'a [Bytes]) -> StoreFuture<'a, Option<Row>> {
         Box::pin(async move {
-            let sql = store::select(&Pg(&self.types.read()), rule);
+            let sql = sql::select(&Pg(&self.types.read()), rule);
             let client = self.client().await?;
             let values = text_params(&key.iter().cloned().map(Some).collect::<Vec<_>>())?;
             let types = vec![Type::TEXT; values.len()];
@@ -318,7 +317,7 @@ impl Store for PgStore {
                 key: key.to_vec(),
                 change: change.clone(),
             };
-            let statements = store::statements(&Pg(&self.types.read()), rule, &write, Guard::None);
+            let statements = sql::statements(&Pg(&self.types.read()), rule, &write, Guard::None);
             self.transaction(statements).await
         })
     }
@@ -339,8 +338,8 @@ impl Store for PgStore {
         high_water: Option<u64>,
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            let sql = store::insert_dead_letter(&Pg(&self.types.read()));
-            let mut statements = vec![(sql, store::dead_letter_params(rule, write, error))];
+            let sql = sql::insert_dead_letter(&Pg(&self.types.read()));
+            let mut statements = vec![(sql, sql::dead_letter_params(rule, write, error))];
             statements.extend(self.high_water_statement(&rule.name, high_water));
             self.transaction(statements).await.map(|_| ())
         })

@@ -15,9 +15,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
-use super::store::{
-    self, Batch, Change, Dialect, Guard, Row, RuleProblem, Store, StoreError, StoreFuture, Write,
-};
+use super::sql::{self, Dialect, Guard};
+use super::store::{Batch, Change, Row, RuleProblem, Store, StoreError, StoreFuture, Write};
 use crate::config::Rule;
 
 /// How long a statement waits for a lock held by another connection before the
@@ -40,7 +39,7 @@ impl Dialect for Sqlite {
         format!("?{n}")
     }
     fn output(&self, column: &str) -> String {
-        store::quote(column)
+        sql::quote(column)
     }
 }
 
@@ -162,7 +161,7 @@ fn to_bytes(value: ValueRef<'_>) -> Option<Bytes> {
 }
 
 fn table_columns(conn: &Connection, table: &str) -> Result<HashMap<String, String>, StoreError> {
-    let sql = format!("PRAGMA table_info({})", store::quote(table));
+    let sql = format!("PRAGMA table_info({})", sql::quote(table));
     let mut stmt = conn.prepare(&sql).map_err(classify)?;
     let rows = stmt
         .query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
@@ -195,15 +194,15 @@ fn prepare(
     for rule in rules {
         let mut columns = table_columns(conn, &rule.table)?;
         if columns.is_empty() && rule.create && !check_only {
-            conn.execute_batch(&store::create_table(rule, "INTEGER"))
+            conn.execute_batch(&sql::create_table(rule, "INTEGER"))
                 .map_err(classify)?;
             columns = table_columns(conn, &rule.table)?;
         }
         if columns.is_empty() && !(rule.create && check_only) {
-            problems.push(store::missing_table(rule, db));
+            problems.push(sql::missing_table(rule, db));
         } else if !columns.is_empty() {
-            problems.extend(store::check_columns(rule, &columns, db));
-            problems.extend(store::check_unique(
+            problems.extend(sql::check_columns(rule, &columns, db));
+            problems.extend(sql::check_unique(
                 rule,
                 &unique_indexes(conn, &rule.table)?,
                 db,
@@ -225,7 +224,7 @@ fn unique_indexes(conn: &Connection, table: &str) -> Result<Vec<Vec<String>>, St
             }
             Ok::<_, StoreError>(out)
         };
-    let quoted = store::quote(table);
+    let quoted = sql::quote(table);
     let pk = column_list(format!("PRAGMA table_info({quoted})"), |r| {
         let name: String = r.get(1)?;
         Ok((r.get::<_, i64>(5)? > 0).then(|| name.to_ascii_lowercase()))
@@ -236,7 +235,7 @@ fn unique_indexes(conn: &Connection, table: &str) -> Result<Vec<Vec<String>>, St
         Ok((r.get::<_, i64>(2)? == 1).then_some(name))
     })?;
     for index in indexes {
-        let sql = format!("PRAGMA index_info({})", store::quote(&index));
+        let sql = format!("PRAGMA index_info({})", sql::quote(&index));
         sets.push(column_list(sql, |r| {
             Ok(r.get::<_, Option<String>>(2)?
                 .map(|c| c.to_ascii_lowercase()))
@@ -247,7 +246,7 @@ fn unique_indexes(conn: &Connection, table: &str) -> Result<Vec<Vec<String>>, St
 
 fn apply_writes(conn: &Connection, rule: &Rule, writes: &[Write]) -> Result<(), StoreError> {
     for write in writes {
-        for (sql, params) in store::statements(&Sqlite, rule, write, Guard::Versioned) {
+        for (sql, params) in sql::statements(&Sqlite, rule, write, Guard::Versioned) {
             execute(conn, &sql, &params)?;
         }
     }
@@ -260,7 +259,7 @@ fn set_high_water(conn: &Connection, rule: &str, seq: Option<u64>) -> Result<(),
             Some(Bytes::from(rule.to_string())),
             Some(Bytes::from(seq.to_string())),
         ];
-        execute(conn, &store::advance_high_water(&Sqlite), &params)?;
+        execute(conn, &sql::advance_high_water(&Sqlite), &params)?;
     }
     Ok(())
 }
@@ -287,7 +286,7 @@ impl Store for SqliteStore {
     }
 
     fn fetch<'a>(&'a self, rule: &'a Rule, key: &'a [Bytes]) -> StoreFuture<'a, Option<Row>> {
-        let sql = store::select(&Sqlite, rule);
+        let sql = sql::select(&Sqlite, rule);
         let key: Vec<Option<Bytes>> = key.iter().cloned().map(Some).collect();
         let width = rule.value.columns().len();
         Box::pin(self.call(move |conn| {
@@ -315,7 +314,7 @@ impl Store for SqliteStore {
             key: key.to_vec(),
             change: change.clone(),
         };
-        let statements = store::statements(&Sqlite, rule, &write, Guard::None);
+        let statements = sql::statements(&Sqlite, rule, &write, Guard::None);
         Box::pin(self.call(move |conn| {
             transaction(conn, |tx| {
                 let mut changed = 0;
@@ -344,11 +343,11 @@ impl Store for SqliteStore {
         error: &'a str,
         high_water: Option<u64>,
     ) -> StoreFuture<'a, ()> {
-        let params = store::dead_letter_params(rule, write, error);
+        let params = sql::dead_letter_params(rule, write, error);
         let name = rule.name.clone();
         Box::pin(self.call(move |conn| {
             transaction(conn, |tx| {
-                execute(tx, &store::insert_dead_letter(&Sqlite), &params)?;
+                execute(tx, &sql::insert_dead_letter(&Sqlite), &params)?;
                 set_high_water(tx, &name, high_water)
             })
         }))
