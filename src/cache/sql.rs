@@ -230,7 +230,9 @@ pub(crate) fn dead_letter_params(rule: &Rule, write: &Write, error: &str) -> Vec
     [
         rule.name.as_bytes().to_vec(),
         write.seq.to_string().into_bytes(),
-        String::from_utf8_lossy(&write.redis_key).into_owned().into_bytes(),
+        String::from_utf8_lossy(&write.redis_key)
+            .into_owned()
+            .into_bytes(),
         payload.into_bytes(),
         error.as_bytes().to_vec(),
     ]
