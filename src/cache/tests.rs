@@ -162,3 +162,28 @@ async fn a_fetch_overtaken_by_a_write_does_not_store_its_row() {
         Frame::Bulk(Bytes::from("new"))
     );
 }
+
+#[test]
+fn ttls_are_spread_by_the_rule_s_jitter() {
+    let yaml = "p:\n  listen: 127.0.0.1:1\n  redis: true\n  servers:\n    - 127.0.0.1:6379:1\n  cache:\n    rules:\n      - name: r\n        match: \"r:{id}\"\n        table: t\n        value: v\n        policy: look_aside\n        ttl: 100s\n        ttl_jitter: 10%\n";
+    let mut rule = Config::from_yaml(yaml)
+        .unwrap()
+        .pools
+        .remove(0)
+        .cache
+        .unwrap()
+        .rules
+        .remove(0);
+    let ttls: Vec<std::time::Duration> = (0..200).map(|_| look_aside::jittered(&rule)).collect();
+    let (min, max) = (ttls.iter().min().unwrap(), ttls.iter().max().unwrap());
+    assert!(
+        min.as_secs() >= 100 && max.as_millis() <= 110_000,
+        "{min:?}..{max:?}"
+    );
+    assert!(max > min, "200 TTLs are not all the same");
+    rule.ttl_jitter = 0;
+    assert_eq!(
+        look_aside::jittered(&rule),
+        std::time::Duration::from_secs(100)
+    );
+}
