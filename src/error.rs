@@ -9,6 +9,9 @@ pub enum Error {
     /// The engine's options are invalid.
     #[error("invalid engine option: {0}")]
     EngineConfig(#[from] crate::engine::config::ConfigError),
+    /// A pool's cache cannot start.
+    #[error("cache: {0}")]
+    Cache(#[from] crate::cache::CacheError),
 }
 
 /// The crate's result type.

@@ -6,6 +6,7 @@
 //! - [`config`]: the proxy's configuration: twemproxy's `nutcracker.yml`, validated.
 //! - [`engine`]: the bundled Redis-compatible server.
 //! - [`proxy`]: key placement (twemproxy's hashes, ketama/modula/random rings), routing.
+//! - [`cache`]: SQL caching rules: look-aside and write-back with a journal.
 //! - [`up`]: bringing a proxy config up: embedded engine shards, listeners, stats,
 //!   the admin port, and the bounded drain on shutdown.
 //! - [`telemetry`]: logging, the Prometheus recorder, every metric name and its handles.
@@ -13,6 +14,7 @@
 //! - [`error`]: the crate's error type.
 
 pub mod admin;
+pub mod cache;
 pub mod command;
 pub mod config;
 pub mod engine;

@@ -181,6 +181,14 @@ fn run_proxy(args: ProxyArgs) -> anyhow::Result<()> {
     }
     let cfg = load(&args.conf);
     if args.test {
+        let checked = tokio::runtime::Runtime::new()?.block_on(up::check_caches(&cfg));
+        if let Err(err) = checked {
+            eprintln!(
+                "shardcar: configuration file '{}' is invalid:\n{err}",
+                args.conf.display()
+            );
+            std::process::exit(1);
+        }
         println!(
             "shardcar: configuration file '{}' syntax is ok",
             args.conf.display()

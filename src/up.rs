@@ -178,6 +178,20 @@ pub async fn start_embedded(cfg: &mut Config) -> crate::Result<Vec<Embedded>> {
     Ok(started)
 }
 
+/// Checks every pool's cache rules against its database (`shardcar proxy -t`),
+/// changing nothing.
+///
+/// # Errors
+/// The first pool whose database is unreachable or whose rules do not fit it.
+pub async fn check_caches(cfg: &Config) -> crate::Result<()> {
+    for pool in &cfg.pools {
+        if let Some(cache) = &pool.cache {
+            crate::cache::check(&pool.name, cache).await?;
+        }
+    }
+    Ok(())
+}
+
 async fn start_engine(name: String, cfg: EngineConfig) -> crate::Result<Embedded> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;

@@ -105,6 +105,17 @@ pub enum Problem {
     /// A problem in a pool's `ranges:` list.
     #[error("{0}")]
     Range(String),
+    /// A problem in a pool's `cache:` section outside any rule.
+    #[error("{0}")]
+    Cache(String),
+    /// A problem with one cache rule; the message names the rule.
+    #[error("rule '{rule}': {reason}")]
+    Rule {
+        /// The rule's name (or `#N` when it has none).
+        rule: String,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// One problem, with the pool, key and line it belongs to.

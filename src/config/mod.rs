@@ -2,8 +2,8 @@
 //!
 //! A file is a YAML mapping of pool names to pools, exactly as twemproxy 0.5 reads
 //! it, with every key and default of twemproxy (see [`Pool`]) plus a few of
-//! shardcar's own (`allow_flush`, `requirepass`, and `ranges` for
-//! `distribution: range`). Pools keep the file's order.
+//! shardcar's own (`allow_flush`, `requirepass`, `ranges` for
+//! `distribution: range`, and `cache` for SQL caching rules). Pools keep the file's order.
 //!
 //! Loading fails early and says everything that is wrong at once: each problem
 //! names its pool, its key and, where the text shows it, its line
@@ -30,21 +30,29 @@
 //! ```
 
 mod addr;
+mod cache;
 mod error;
 mod locate;
 mod names;
 mod parse;
+mod pattern;
 mod pool;
 mod range;
+mod rule;
 mod scalar;
 
 use std::collections::HashMap;
 use std::path::Path;
 
 pub use addr::{Listen, Server, ServerAddr};
+pub use cache::{
+    CacheConfig, Database, Fsync, Mode, OnFull, Policy, Rule, ValueColumns, WriteBack, CACHE_KEYS,
+    DEFAULT_DATABASE, DEFAULT_JOURNAL, DEFAULT_SEGMENT_BYTES,
+};
 pub use error::{ConfigError, ConfigErrors, Problem};
 pub use names::{Distribution, Hash, HashTag};
 pub use parse::POOL_KEYS;
+pub use pattern::Pattern;
 pub use pool::{
     Pool, DEFAULT_BACKLOG, DEFAULT_LISTEN_PORT, DEFAULT_SERVER_FAILURE_LIMIT,
     DEFAULT_SERVER_RETRY_TIMEOUT,

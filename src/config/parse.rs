@@ -43,6 +43,7 @@ pub const POOL_KEYS: &[&str] = &[
     "allow_flush",
     "requirepass",
     "ranges",
+    "cache",
 ];
 
 /// Parses and validates a whole config.
@@ -158,6 +159,10 @@ fn decode_pool(name: String, body: &Value, errors: &mut Vec<ConfigError>) -> Opt
                 Ok(())
             }
             "redis" => flag(value).map(|b| redis = Some(b)),
+            "cache" => {
+                d.pool.cache = super::cache::decode(&d.pool.name, value, errors);
+                Ok(())
+            }
             _ => apply_key(&mut d.pool, key, value),
         };
         seen.push(key);
@@ -300,7 +305,7 @@ mod tests {
         for key in POOL_KEYS {
             if let Err(Problem::UnknownKey { .. }) = apply_key(&mut pool, key, &Value::Null) {
                 assert!(
-                    ["servers", "ranges", "redis"].contains(key),
+                    ["servers", "ranges", "redis", "cache"].contains(key),
                     "{key} not decoded"
                 );
             }

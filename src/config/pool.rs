@@ -1,7 +1,7 @@
 //! One server pool: a listen address, the servers behind it, and how keys find them.
 //!
 //! Every twemproxy 0.5 pool key is here with twemproxy's default (`src/nc_conf.h`),
-//! plus shardcar's own keys (`allow_flush`, `requirepass`, `ranges`). The checks
+//! plus shardcar's own keys (`allow_flush`, `requirepass`, `ranges`, `cache`). The checks
 //! that need the whole pool (servers, ranges) live here too, so that a pool built
 //! in code is validated exactly like one read from a file.
 
@@ -9,6 +9,7 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use super::addr::{Listen, Server, ServerAddr};
+use super::cache::CacheConfig;
 use super::error::{ConfigError, Problem};
 use super::names::{Distribution, Hash, HashTag};
 use super::range::Ranges;
@@ -84,6 +85,8 @@ pub struct Pool {
     /// `ranges` (shardcar): which server owns which keys; present exactly when
     /// `distribution` is `range`.
     pub ranges: Option<Ranges>,
+    /// `cache` (shardcar): SQL caching rules for this pool's keys. Default none.
+    pub cache: Option<CacheConfig>,
 }
 
 impl Default for Pool {
@@ -113,6 +116,7 @@ impl Default for Pool {
             allow_flush: false,
             requirepass: None,
             ranges: None,
+            cache: None,
         }
     }
 }

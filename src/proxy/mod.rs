@@ -163,21 +163,48 @@ pub async fn run(
 /// the requests already read finish within `opts.drain_timeout`, and closes what
 /// is left with a warning.
 ///
+/// Pools with a cache start it first (see [`Pool::start`]): the journal is
+/// replayed and flushed before their listener accepts.
+///
 /// # Errors
-/// None yet: failing connections are handled one by one.
+/// A pool's cache cannot start.
 pub async fn run_with(
     listeners: Vec<(TcpListener, config::Pool)>,
     stats_listener: Option<TcpListener>,
     opts: Options,
     shutdown: impl Future,
 ) -> crate::Result<()> {
+    let mut started = Vec::with_capacity(listeners.len());
+    for (listener, cfg) in listeners {
+        started.push((listener, Arc::new(Pool::start(cfg).await?)));
+    }
+    serve_with(started, stats_listener, opts, shutdown).await;
+    Ok(())
+}
+
+/// [`serve_with`] with the default [`Options`].
+pub async fn serve(
+    listeners: Vec<(TcpListener, Arc<Pool>)>,
+    stats_listener: Option<TcpListener>,
+    shutdown: impl Future,
+) {
+    serve_with(listeners, stats_listener, Options::default(), shutdown).await;
+}
+
+/// Serves pools already built, as [`run_with`] does; after the drain, stops
+/// their caches (a last flush, bounded; the rest stays journaled).
+pub async fn serve_with(
+    listeners: Vec<(TcpListener, Arc<Pool>)>,
+    stats_listener: Option<TcpListener>,
+    opts: Options,
+    shutdown: impl Future,
+) {
     let process = Arc::new(ProcessStats::default());
     let ids = Arc::new(AtomicU64::new(0));
     let clients = Arc::new(Clients::default());
     let mut pools = Vec::new();
     let mut accepting = Vec::new();
-    for (listener, cfg) in listeners {
-        let pool = Arc::new(Pool::new(cfg));
+    for (listener, pool) in listeners {
         pool.metrics.set_slow_threshold(opts.slow_request);
         pools.push(Arc::clone(&pool));
         let shared = Shared {
@@ -204,7 +231,9 @@ pub async fn run_with(
     if let Some(stats) = stats {
         stats.abort();
     }
-    Ok(())
+    for cache in opts.status.pools().iter().filter_map(|p| p.cache.as_ref()) {
+        cache.shutdown().await;
+    }
 }
 
 /// The bounded drain: logs what it waited for and whether the deadline was hit.

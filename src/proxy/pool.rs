@@ -79,6 +79,8 @@ pub struct Pool {
     pub metrics: Arc<PoolMetrics>,
     /// Index for RANDOMKEY-style picks.
     round_robin: AtomicUsize,
+    /// The pool's SQL cache, when its config has a `cache:` section.
+    pub cache: Option<Arc<crate::cache::Cache>>,
     /// The proxy is shutting down: sessions finish what they have read.
     draining: AtomicBool,
 }
@@ -115,9 +117,30 @@ impl Pool {
             stats: PoolStats::default(),
             metrics: Arc::new(PoolMetrics::new(&cfg.name)),
             round_robin: AtomicUsize::new(0),
+            cache: None,
             draining: AtomicBool::new(false),
             cfg,
         }
+    }
+
+    /// Builds the run-time pool and starts its cache, if it has one: the
+    /// journal is replayed and flushed before this returns.
+    ///
+    /// # Errors
+    /// The cache cannot start (database, rules, journal).
+    pub async fn start(cfg: config::Pool) -> crate::Result<Pool> {
+        let cache = match &cfg.cache {
+            Some(cache_cfg) => {
+                let cache = Arc::new(crate::cache::Cache::start(&cfg.name, cache_cfg).await?);
+                cache.spawn_flushers();
+                Some(cache)
+            }
+            None => None,
+        };
+        Ok(Pool {
+            cache,
+            ..Pool::new(cfg)
+        })
     }
 
     /// The server that owns `key`, or None when no server is live.

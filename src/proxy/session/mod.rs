@@ -125,6 +125,7 @@ pub async fn serve(
         buf: BytesMut::new(),
         decoder: Decoder::default(),
         private: HashMap::new(),
+        cache: crate::cache::SessionCache::default(),
         lanes: vec![None; servers],
         txn: Txn::default(),
         subs: Subscriptions::new(servers, events_tx),
@@ -160,6 +161,8 @@ struct Session {
     lanes: Vec<Option<Lane>>,
     txn: Txn,
     subs: Subscriptions,
+    /// Requests on cached keys, run in order.
+    cache: crate::cache::SessionCache,
 }
 
 impl Session {
@@ -255,6 +258,12 @@ impl Session {
         }
         if let Some(refusal) = self.subs.refuses(&self.client, &request.args) {
             return self.reply(refusal).await;
+        }
+        let in_multi = self.txn.is_queuing();
+        let pool = &self.client.pool;
+        if let Some(reply) = crate::cache::intercept(pool, &mut self.cache, &request.args, in_multi)
+        {
+            return self.push(Pending::Cache(reply)).await;
         }
         let plan = route::plan(&self.client.pool, &request.args);
         if self.txn.is_queuing() && !txn::is_control(&plan) {

@@ -67,6 +67,8 @@ pub(super) enum Pending {
     Protocol(Protocol),
     /// Close the connection after the replies before this one.
     Close,
+    /// From the pool's SQL cache.
+    Cache(oneshot::Receiver<Frame>),
 }
 
 /// Why the writer stops early.
@@ -235,6 +237,14 @@ impl Writer {
                 return Ok(true);
             }
             Pending::Close => return Ok(false),
+            Pending::Cache(mut reply) => {
+                if reply.is_empty() {
+                    self.flush().await?;
+                }
+                (&mut reply)
+                    .await
+                    .unwrap_or_else(|_| Frame::error("ERR shardcar: cache request failed"))
+            }
         };
         let before = self.out.len();
         resp::encode(&frame, self.protocol, &mut self.out);

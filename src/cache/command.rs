@@ -1,0 +1,332 @@
+//! Which requests the cache takes, and the replies it gives.
+//!
+//! Reads: GET, HGET, HGETALL, HMGET, MGET (a cached key anywhere in it).
+//! Writes: SET key value, HSET/HMSET key field value…, DEL/UNLINK of one key.
+//! Any other write to a cached key is refused with an error that names the
+//! rule: the cache could not mirror it in SQL. Reads of other kinds (EXISTS,
+//! TTL…) go to the backend as usual, and so do reads of append rules (a log
+//! has no one row to read back).
+
+use bytes::Bytes;
+use std::sync::Arc;
+
+use super::keyspace::{self, Cached};
+use super::{look_aside, write_back, Cache};
+use crate::command::{self, flags::Flags, CommandSpec};
+use crate::config::{Policy, ValueColumns};
+use crate::proxy::pool::Pool;
+use crate::resp::Frame;
+
+/// A request the cache handles.
+#[derive(Debug)]
+pub(crate) enum Op {
+    /// Answer this at once.
+    Refuse(Frame),
+    /// A read of one cached key, shaped as `read` says.
+    Read { target: Target, read: Read },
+    /// MGET: cached keys through the cache, others from the backend.
+    Mget(Vec<(Bytes, Option<Target>)>),
+    /// A write of one cached key.
+    Write { target: Target, write: Write },
+}
+
+/// A cached key and its rule.
+#[derive(Debug)]
+pub(crate) struct Target {
+    pub(crate) rule: usize,
+    pub(crate) key: Bytes,
+    /// Key column values (the pattern's captures).
+    pub(crate) captures: Vec<Bytes>,
+}
+
+#[derive(Debug)]
+pub(crate) enum Read {
+    Get,
+    HGet(Bytes),
+    HGetAll,
+    HMGet(Vec<Bytes>),
+}
+
+/// A write, as column changes.
+#[derive(Debug)]
+pub(crate) enum Write {
+    /// SET, HSET, HMSET: (column index, value); `hmset` answers +OK.
+    Set {
+        columns: Vec<(usize, Bytes)>,
+        reply: WriteReply,
+    },
+    /// DEL, UNLINK.
+    Delete,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum WriteReply {
+    Ok,
+    Count,
+}
+
+fn wrong_type() -> Frame {
+    Frame::error("WRONGTYPE Operation against a key holding the wrong kind of value")
+}
+
+/// Decides whether the cache takes `args`.
+pub(crate) fn classify(cache: &Cache, args: &[Bytes]) -> Option<Op> {
+    // The command table's lookup ignores case without allocating: this runs
+    // for every request of a pool with a cache.
+    let spec = command::lookup(args.first()?)?;
+    let target = |i: usize| {
+        let key = args.get(i)?;
+        let (rule, captures) = cache.rule_for(key)?;
+        Some(Target {
+            rule,
+            key: key.clone(),
+            captures,
+        })
+    };
+    let hash = |t: &Target| matches!(cache.rules[t.rule].rule.value, ValueColumns::Hash(_));
+    let append = |t: &Target| cache.rules[t.rule].rule.is_append();
+    let read = |t: Target, read: Read, wants_hash: bool| {
+        if append(&t) {
+            None
+        } else if hash(&t) != wants_hash {
+            Some(Op::Refuse(wrong_type()))
+        } else {
+            Some(Op::Read { target: t, read })
+        }
+    };
+    match (spec.name, args.len()) {
+        ("get", 2) => read(target(1)?, Read::Get, false),
+        ("hget", 3) => read(target(1)?, Read::HGet(args[2].clone()), true),
+        ("hgetall", 2) => read(target(1)?, Read::HGetAll, true),
+        ("hmget", n) if n >= 3 => read(target(1)?, Read::HMGet(args[2..].to_vec()), true),
+        ("mget", n) if n >= 2 => mget(cache, args),
+        ("set", _) => set(cache, target(1)?, args),
+        ("hset" | "hmset", _) => hset(cache, target(1)?, args, spec.name == "hmset"),
+        ("del" | "unlink", n) if n >= 2 => delete(cache, args),
+        _ if spec.flags.contains(Flags::WRITE) => refuse_other_writes(cache, spec, args),
+        _ => None,
+    }
+}
+
+fn mget(cache: &Cache, args: &[Bytes]) -> Option<Op> {
+    let keys: Vec<(Bytes, Option<Target>)> = args[1..]
+        .iter()
+        .map(|key| {
+            let target = cache
+                .rule_for(key)
+                .filter(|(rule, _)| !cache.rules[*rule].rule.is_append())
+                .map(|(rule, captures)| Target {
+                    rule,
+                    key: key.clone(),
+                    captures,
+                });
+            (key.clone(), target)
+        })
+        .collect();
+    keys.iter()
+        .any(|(_, t)| t.is_some())
+        .then_some(Op::Mget(keys))
+}
+
+fn set(cache: &Cache, target: Target, args: &[Bytes]) -> Option<Op> {
+    let rule = &cache.rules[target.rule].rule;
+    if matches!(rule.value, ValueColumns::Hash(_)) {
+        return Some(refuse(
+            &rule.name,
+            &target.key,
+            "holds a hash: write it with HSET",
+        ));
+    }
+    if args.len() != 3 {
+        return Some(refuse(
+            &rule.name,
+            &target.key,
+            "takes SET key value only (no options)",
+        ));
+    }
+    let columns = vec![(0, args[2].clone())];
+    Some(Op::Write {
+        target,
+        write: Write::Set {
+            columns,
+            reply: WriteReply::Ok,
+        },
+    })
+}
+
+fn hset(cache: &Cache, target: Target, args: &[Bytes], hmset: bool) -> Option<Op> {
+    let rule = &cache.rules[target.rule].rule;
+    let ValueColumns::Hash(names) = &rule.value else {
+        return Some(Op::Refuse(wrong_type()));
+    };
+    if args.len() < 4 || args.len() % 2 != 0 {
+        let name = if hmset { "hmset" } else { "hset" };
+        return Some(Op::Refuse(Frame::error(format!(
+            "ERR wrong number of arguments for '{name}' command"
+        ))));
+    }
+    let mut columns = Vec::new();
+    for pair in args[2..].chunks(2) {
+        let Some(i) = names.iter().position(|n| n.as_bytes() == pair[0].as_ref()) else {
+            let reason = format!(
+                "has no field '{}': its fields are the columns {}",
+                String::from_utf8_lossy(&pair[0]),
+                names.join(", ")
+            );
+            return Some(refuse(&rule.name, &target.key, &reason));
+        };
+        columns.push((i, pair[1].clone()));
+    }
+    let reply = if hmset {
+        WriteReply::Ok
+    } else {
+        WriteReply::Count
+    };
+    Some(Op::Write {
+        target,
+        write: Write::Set { columns, reply },
+    })
+}
+
+fn delete(cache: &Cache, args: &[Bytes]) -> Option<Op> {
+    let cached: Vec<usize> = (1..args.len())
+        .filter(|&i| cache.rule_for(&args[i]).is_some())
+        .collect();
+    let first = *cached.first()?;
+    if args.len() > 2 {
+        let rule = cache
+            .rule_for(&args[first])
+            .map(|(r, _)| cache.rules[r].rule.name.clone())
+            .unwrap_or_default();
+        return Some(refuse(
+            &rule,
+            &args[first],
+            "is deleted one key at a time: DEL it alone",
+        ));
+    }
+    let (rule, captures) = cache.rule_for(&args[1])?;
+    if cache.rules[rule].rule.is_append() {
+        return Some(refuse(
+            &cache.rules[rule].rule.name,
+            &args[1],
+            "is an append-only log: DEL is not mirrored in SQL",
+        ));
+    }
+    Some(Op::Write {
+        target: Target {
+            rule,
+            key: args[1].clone(),
+            captures,
+        },
+        write: Write::Delete,
+    })
+}
+
+/// Any other write touching a cached key is refused.
+fn refuse_other_writes(cache: &Cache, spec: &CommandSpec, args: &[Bytes]) -> Option<Op> {
+    if !spec.check_arity(args.len()) {
+        return None;
+    }
+    let key = spec
+        .key_indexes(args)
+        .into_iter()
+        .filter_map(|i| args.get(i))
+        .find(|k| cache.rule_for(k).is_some())?;
+    let (rule, _) = cache.rule_for(key)?;
+    let reason = format!(
+        "does not take {}: SQL could not follow it (use SET, HSET or DEL)",
+        spec.name.to_uppercase()
+    );
+    Some(refuse(&cache.rules[rule].rule.name, key, &reason))
+}
+
+fn refuse(rule: &str, key: &[u8], reason: &str) -> Op {
+    Op::Refuse(Frame::error(format!(
+        "ERR shardcar: key '{}' of cache rule '{rule}' {reason}",
+        String::from_utf8_lossy(key)
+    )))
+}
+
+/// Runs a taken request.
+pub(crate) async fn run(cache: &Arc<Cache>, pool: &Arc<Pool>, op: Op) -> Frame {
+    match op {
+        Op::Refuse(frame) => frame,
+        Op::Read { target, read } => match look_aside::value(cache, pool, &target).await {
+            Ok(value) => shape(read, value, &cache.rules[target.rule].rule.value),
+            Err(frame) => frame,
+        },
+        Op::Mget(keys) => mget_values(cache, pool, keys).await,
+        Op::Write { target, write } => match cache.rules[target.rule].rule.policy {
+            Policy::LookAside => look_aside::write_through(cache, pool, &target, write).await,
+            Policy::WriteBack => write_back::write(cache, pool, &target, write).await,
+        },
+    }
+}
+
+async fn mget_values(
+    cache: &Arc<Cache>,
+    pool: &Arc<Pool>,
+    keys: Vec<(Bytes, Option<Target>)>,
+) -> Frame {
+    let tasks: Vec<_> = keys
+        .into_iter()
+        .map(|(key, target)| {
+            let (cache, pool) = (Arc::clone(cache), Arc::clone(pool));
+            tokio::spawn(async move {
+                match target {
+                    Some(t) if matches!(cache.rules[t.rule].rule.value, ValueColumns::Hash(_)) => {
+                        Ok(Frame::Null)
+                    }
+                    Some(t) => look_aside::value(&cache, &pool, &t)
+                        .await
+                        .map(|v| shape(Read::Get, v, &cache.rules[t.rule].rule.value)),
+                    None => match keyspace::call(&pool, &key, &[b"GET", &key]).await {
+                        Frame::Error(_) => Ok(Frame::Null),
+                        frame => Ok(frame),
+                    },
+                }
+            })
+        })
+        .collect();
+    let mut values = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        match task.await {
+            Ok(Ok(frame)) => values.push(frame),
+            Ok(Err(error)) => return error,
+            Err(_) => return Frame::error("ERR shardcar: a cache read failed"),
+        }
+    }
+    Frame::Array(values)
+}
+
+/// The reply to `read` given the key's value (`None`: no such key).
+fn shape(read: Read, value: Option<Cached>, columns: &ValueColumns) -> Frame {
+    let fields = match value {
+        None => Vec::new(),
+        Some(Cached::String(v)) => return Frame::Bulk(v),
+        Some(Cached::Hash(fields)) => fields,
+    };
+    let field = |name: &[u8]| {
+        fields
+            .iter()
+            .find(|(f, _)| f.as_ref() == name)
+            .map_or(Frame::Null, |(_, v)| Frame::Bulk(v.clone()))
+    };
+    match read {
+        Read::Get => Frame::Null,
+        Read::HGet(name) => field(&name),
+        Read::HMGet(names) => Frame::Array(names.iter().map(|n| field(n)).collect()),
+        Read::HGetAll => {
+            // In the rule's column order, as a row reads.
+            let order = columns.columns();
+            let mut sorted = fields.clone();
+            sorted.sort_by_key(|(f, _)| order.iter().position(|c| c.as_bytes() == f.as_ref()));
+            Frame::Map(
+                sorted
+                    .into_iter()
+                    .map(|(f, v)| (Frame::Bulk(f), Frame::Bulk(v)))
+                    .collect(),
+            )
+        }
+    }
+}

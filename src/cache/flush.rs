@@ -1,0 +1,278 @@
+//! The flusher: journaled writes to SQL in batches, exactly once (each batch
+//! one transaction with the rule's high-water mark), refused rows to the
+//! dead-letter table, an unreachable database retried with backoff.
+
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+use super::journal::Record;
+use super::store::{Batch, Change, StoreError, Write};
+use super::{incr, Cache};
+use crate::config::{Mode, Rule};
+
+/// First wait after SQL could not be reached; doubled up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Flushes rule `i` until nothing is pending. With `stop`, an unreachable
+/// database is retried with backoff until it comes back or `stop` is set;
+/// without, the first such error is returned.
+pub(super) async fn flush_all(
+    cache: &Cache,
+    i: usize,
+    mut stop: Option<&mut watch::Receiver<bool>>,
+) -> Result<(), StoreError> {
+    let state = &cache.rules[i];
+    let (Some(pending), Some(wb)) = (&state.pending, &state.rule.write_back) else {
+        return Ok(());
+    };
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        let records = pending.peek(wb.batch_size);
+        let Some(high_water) = records.last().map(|(r, _)| r.seq) else {
+            return Ok(());
+        };
+        match flush_batch(cache, &state.rule, &records, high_water).await {
+            Ok(()) => {
+                backoff = FIRST_BACKOFF;
+                pending.applied(high_water);
+                if let Some(journal) = &cache.journal {
+                    journal.applied(&state.rule.name, high_water);
+                }
+                cache.stats.flushed.fetch_add(records.len() as u64, Relaxed);
+            }
+            Err(err) => {
+                let Some(stop) = stop.as_deref_mut() else {
+                    return Err(err);
+                };
+                tracing::warn!(rule = %state.rule.name, pending = pending.len(), retry_in = ?backoff, cause = %err, "cache: flush failed; writes stay journaled");
+                if *stop.borrow() {
+                    return Err(err);
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = stop.changed() => return Err(err),
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}
+
+/// One batch: all in one transaction; if SQL refuses it, write by write, the
+/// refused ones to the dead-letter table. `Err` only when SQL is unreachable.
+async fn flush_batch(
+    cache: &Cache,
+    rule: &Rule,
+    records: &[(Record, Vec<(usize, Bytes)>)],
+    high_water: u64,
+) -> Result<(), StoreError> {
+    let batch = Batch {
+        rule: rule.name.clone(),
+        writes: to_writes(rule, records),
+        high_water: Some(high_water),
+    };
+    match cache.store.apply(rule, &batch).await {
+        Ok(()) => {}
+        Err(StoreError::Rejected(_)) => one_by_one(cache, rule, &batch).await?,
+        Err(unavailable) => return Err(unavailable),
+    }
+    incr(&cache.stats.flush_batches);
+    let rows = batch.writes.len() as u64;
+    cache.stats.rows_flushed.fetch_add(rows, Relaxed);
+    Ok(())
+}
+
+/// A refused batch, write by write: each refused one to the dead-letter table,
+/// then the high-water mark. Replaying any of it is harmless (the guards), so
+/// only the last transaction advances the mark.
+async fn one_by_one(cache: &Cache, rule: &Rule, batch: &Batch) -> Result<(), StoreError> {
+    let single = |writes: Vec<Write>, high_water: Option<u64>| Batch {
+        rule: rule.name.clone(),
+        writes,
+        high_water,
+    };
+    for write in &batch.writes {
+        match cache
+            .store
+            .apply(rule, &single(vec![write.clone()], None))
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::Rejected(reason)) => {
+                tracing::error!(rule = %rule.name, seq = write.seq, cause = %reason, "cache: SQL refused a write; moved to shardcar_dead_letter");
+                let recorded = cache.store.dead_letter(rule, write, &reason, None).await;
+                recorded.map_err(|e| {
+                    StoreError::Unavailable(format!("cannot record a dead letter: {e}"))
+                })?;
+                incr(&cache.stats.dead_letters);
+            }
+            Err(unavailable) => return Err(unavailable),
+        }
+    }
+    cache
+        .store
+        .apply(rule, &single(Vec::new(), batch.high_water))
+        .await
+}
+
+/// Journal records as row changes: one per write for append rules; one per key
+/// for upsert rules, the key's writes merged in order.
+fn to_writes(rule: &Rule, records: &[(Record, Vec<(usize, Bytes)>)]) -> Vec<Write> {
+    let mut writes: Vec<Write> = Vec::new();
+    let mut by_key: HashMap<&Bytes, usize> = HashMap::new();
+    let append = rule
+        .write_back
+        .as_ref()
+        .is_some_and(|wb| wb.mode == Mode::Append);
+    for (record, columns) in records {
+        let key: Vec<Bytes> = rule
+            .pattern
+            .matches(&record.key)
+            .unwrap_or_default()
+            .into_iter()
+            .map(Bytes::copy_from_slice)
+            .collect();
+        let change = if record.replace {
+            Change::Replace(columns.clone())
+        } else {
+            Change::Set(columns.clone())
+        };
+        let write = Write {
+            seq: record.seq,
+            redis_key: record.key.clone(),
+            key,
+            change,
+        };
+        match by_key.get(&record.key).filter(|_| !append) {
+            Some(&at) => merge(&mut writes[at], write),
+            None => {
+                by_key.insert(&record.key, writes.len());
+                writes.push(write);
+            }
+        }
+    }
+    writes
+}
+
+fn merge(into: &mut Write, later: Write) {
+    into.seq = later.seq;
+    match later.change {
+        Change::Replace(columns) => into.change = Change::Replace(columns),
+        Change::Set(columns) => {
+            let (Change::Set(existing) | Change::Replace(existing)) = &mut into.change;
+            for (i, v) in columns {
+                existing.retain(|(c, _)| *c != i);
+                existing.push((i, v));
+            }
+        }
+    }
+}
+
+/// Rule `i`'s flusher: a batch when it is full or `flush_interval` passed;
+/// a last flush when `stop` is set.
+pub(crate) async fn flusher(cache: Arc<Cache>, i: usize, mut stop: watch::Receiver<bool>) {
+    let state = &cache.rules[i];
+    let (Some(pending), Some(wb)) = (&state.pending, &state.rule.write_back) else {
+        return;
+    };
+    loop {
+        // Checked first: a change seen inside a flush's backoff is not seen
+        // again by `changed()`.
+        let stopping = *stop.borrow()
+            || tokio::select! {
+                _ = tokio::time::sleep(wb.flush_interval) => false,
+                _ = pending.work.notified() => false,
+                _ = stop.changed() => true,
+            };
+        if stopping {
+            if let Err(err) = flush_all(&cache, i, None).await {
+                tracing::warn!(rule = %state.rule.name, pending = pending.len(), cause = %err, "cache: final flush failed; the writes stay journaled for the next start");
+            }
+            return;
+        }
+        // Unreachable SQL is retried inside, until it is back or `stop` is set.
+        let _ = flush_all(&cache, i, Some(&mut stop)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn rule(mode: &str) -> Rule {
+        let yaml = format!(
+            "p:\n  listen: 127.0.0.1:1\n  redis: true\n  servers:\n    - 127.0.0.1:6379:1\n  cache:\n    rules:\n      - name: r\n        match: \"h:{{id}}\"\n        table: t\n        value: [a, b]\n        policy: write_back\n        mode: {mode}\n"
+        );
+        let mut pools = Config::from_yaml(&yaml).unwrap().pools;
+        pools.remove(0).cache.unwrap().rules.remove(0)
+    }
+
+    fn rec(
+        seq: u64,
+        key: &str,
+        replace: bool,
+        columns: &[(usize, &str)],
+    ) -> (Record, Vec<(usize, Bytes)>) {
+        let record = Record {
+            seq,
+            rule: "r".into(),
+            key: Bytes::from(key.to_string()),
+            replace,
+            fields: Vec::new(),
+        };
+        (
+            record,
+            columns
+                .iter()
+                .map(|(i, v)| (*i, Bytes::from(v.to_string())))
+                .collect(),
+        )
+    }
+
+    fn set(columns: &[(usize, &str)]) -> Vec<(usize, Bytes)> {
+        columns
+            .iter()
+            .map(|(i, v)| (*i, Bytes::from(v.to_string())))
+            .collect()
+    }
+
+    #[test]
+    fn upserts_merge_per_key_in_order() {
+        let records = [
+            rec(1, "h:1", false, &[(0, "a1")]),
+            rec(2, "h:2", false, &[(1, "b2")]),
+            rec(3, "h:1", false, &[(1, "b1"), (0, "a1'")]),
+            rec(4, "h:2", true, &[]),
+            rec(5, "h:2", false, &[(0, "a2")]),
+        ];
+        let writes = to_writes(&rule("upsert"), &records);
+        assert_eq!(writes.len(), 2);
+        assert_eq!(
+            (writes[0].seq, &writes[0].key[..]),
+            (3, &[Bytes::from("1")][..])
+        );
+        assert_eq!(writes[0].change, Change::Set(set(&[(1, "b1"), (0, "a1'")])));
+        assert_eq!(writes[1].seq, 5);
+        assert_eq!(
+            writes[1].change,
+            Change::Replace(set(&[(0, "a2")])),
+            "a DEL, then a field: only that field"
+        );
+    }
+
+    #[test]
+    fn appends_keep_every_write() {
+        let records = [
+            rec(1, "h:1", false, &[(0, "x")]),
+            rec(2, "h:1", false, &[(0, "y")]),
+        ];
+        let writes = to_writes(&rule("append"), &records);
+        assert_eq!(writes.iter().map(|w| w.seq).collect::<Vec<_>>(), [1, 2]);
+    }
+}

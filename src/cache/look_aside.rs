@@ -1,0 +1,288 @@
+//! Reading through the cache, and writing through it to SQL.
+//!
+//! A read asks the backend first. On a miss, pending write-back writes answer
+//! when they say everything about the key; else one fetch per key runs, however
+//! many clients missed together (single-flight: the first becomes the leader,
+//! the others wait for its answer). The leader stores what it read with the
+//! rule's TTL plus jitter, or remembers "no row" for `negative_ttl`.
+//!
+//! A refill never overwrites a newer write: a write removes the key's flight,
+//! and a leader stores only if its flight is still registered. Both happen
+//! under the flights lock, and the store and the invalidation are queued to the
+//! backend under it too, on one connection (see `keyspace`), so the backend
+//! sees them in the order the lock gave them.
+//!
+//! The negative cache is this process's own (a map with deadlines), not the
+//! backends': other proxies' writes clear it only when it expires.
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use rand::Rng;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::command::{Target, Write, WriteReply};
+use super::keyspace::{self, Cached, Sent};
+use super::store::{Change, Row};
+use super::{incr, Cache};
+use crate::config::{Rule, ValueColumns};
+use crate::proxy::pool::Pool;
+use crate::resp::Frame;
+
+/// Remembered "no row" entries at most, per rule; past it, expired ones are
+/// swept and, if still full, the new one is not remembered.
+const MAX_NEGATIVE: usize = 100_000;
+
+type Outcome = Result<Option<Cached>, Frame>;
+
+/// Flights kept (done or not) before finished ones are swept.
+const MAX_FLIGHTS: usize = 10_000;
+/// How long a finished fetch still answers readers that missed in the backend
+/// just before its value landed there: without it, such a late reader would
+/// run a second query. Bounded by a quarter of the rule's TTL.
+const LINGER: Duration = Duration::from_millis(100);
+
+/// One fetch, in progress or just done.
+#[derive(Debug)]
+struct Flight {
+    id: u64,
+    result: watch::Receiver<Option<Outcome>>,
+    /// Until when a finished fetch answers; `None` while in progress.
+    valid_until: Option<Instant>,
+}
+
+impl Flight {
+    fn usable(&self, now: Instant) -> bool {
+        self.valid_until.is_none_or(|t| t > now)
+    }
+}
+
+/// The read-side state of a rule.
+#[derive(Debug, Default)]
+pub(crate) struct Reads {
+    /// Fetches in progress by key. Held only to look up, insert or remove
+    /// (and to queue a store or invalidation): never across an await.
+    flights: Mutex<HashMap<Bytes, Flight>>,
+    /// Keys with no row, until when.
+    negative: Mutex<HashMap<Bytes, Instant>>,
+    next_id: AtomicU64,
+}
+
+impl Reads {
+    fn is_negative(&self, key: &Bytes) -> bool {
+        let mut negative = self.negative.lock();
+        match negative.get(key) {
+            Some(until) if *until > Instant::now() => true,
+            Some(_) => {
+                negative.remove(key);
+                false
+            }
+            None => false,
+        }
+    }
+
+    fn remember_absent(&self, key: Bytes, ttl: Duration) {
+        if ttl.is_zero() {
+            return;
+        }
+        let mut negative = self.negative.lock();
+        if negative.len() >= MAX_NEGATIVE {
+            let now = Instant::now();
+            negative.retain(|_, until| *until > now);
+        }
+        if negative.len() < MAX_NEGATIVE {
+            negative.insert(key, Instant::now() + ttl);
+        }
+    }
+
+    /// Drops whatever is cached or being fetched for `key` in this process,
+    /// and queues `then` (the backend's DEL or new value) under the same lock.
+    pub(crate) fn invalidate<T>(&self, key: &Bytes, then: impl FnOnce() -> T) -> T {
+        let mut flights = self.flights.lock();
+        flights.remove(key);
+        self.negative.lock().remove(key);
+        then()
+    }
+}
+
+/// A cached key's value: from the backend, pending writes, or SQL.
+pub(crate) async fn value(cache: &Arc<Cache>, pool: &Arc<Pool>, target: &Target) -> Outcome {
+    let state = &cache.rules[target.rule];
+    let hash = matches!(state.rule.value, ValueColumns::Hash(_));
+    if let Some(value) = keyspace::read(pool, &target.key, hash).await? {
+        incr(&cache.stats.hits);
+        return Ok(Some(value));
+    }
+    incr(&cache.stats.misses);
+    let overlay = state.pending.as_ref().and_then(|p| p.overlay(&target.key));
+    if let Some(overlay) = &overlay {
+        if overlay.complete(&state.rule) {
+            return Ok(overlay.apply(&state.rule, None));
+        }
+    } else if state.reads.is_negative(&target.key) {
+        incr(&cache.stats.negative_hits);
+        return Ok(None);
+    }
+    fetch(cache, pool, target).await
+}
+
+/// Joins the key's flight, or leads a new one.
+async fn fetch(cache: &Arc<Cache>, pool: &Arc<Pool>, target: &Target) -> Outcome {
+    let reads = &cache.rules[target.rule].reads;
+    let (tx, rx) = watch::channel(None);
+    let (id, mut result) = {
+        let mut flights = reads.flights.lock();
+        let now = Instant::now();
+        match flights.get(&target.key).filter(|f| f.usable(now)) {
+            Some(flight) => (None, flight.result.clone()),
+            None => {
+                if flights.len() >= MAX_FLIGHTS {
+                    flights.retain(|_, f| f.usable(now));
+                }
+                let id = reads.next_id.fetch_add(1, Ordering::Relaxed);
+                let result = rx.clone();
+                let flight = Flight {
+                    id,
+                    result,
+                    valid_until: None,
+                };
+                flights.insert(target.key.clone(), flight);
+                (Some(id), rx)
+            }
+        }
+    };
+    let Some(id) = id else {
+        incr(&cache.stats.coalesced);
+        return match result.wait_for(Option::is_some).await {
+            Ok(outcome) => outcome.clone().unwrap_or(Ok(None)),
+            Err(_) => Err(Frame::error("ERR shardcar: a concurrent cache fill failed")),
+        };
+    };
+    let outcome = lead(cache, pool, target, id, &tx).await;
+    let _ = tx.send(Some(outcome.clone()));
+    outcome
+}
+
+/// The leader's work: fetch, then store unless a write came in meanwhile.
+async fn lead(
+    cache: &Arc<Cache>,
+    pool: &Arc<Pool>,
+    target: &Target,
+    id: u64,
+    tx: &watch::Sender<Option<Outcome>>,
+) -> Outcome {
+    let state = &cache.rules[target.rule];
+    let rule = &state.rule;
+    incr(&cache.stats.sql_reads);
+    let fetched = cache.store.fetch(rule, &target.captures).await;
+    let row = match fetched {
+        Ok(row) => row,
+        Err(err) => {
+            let mut flights = state.reads.flights.lock();
+            if flights.get(&target.key).is_some_and(|f| f.id == id) {
+                flights.remove(&target.key);
+            }
+            return Err(cache.sql_error(rule, &err));
+        }
+    };
+    let mut value = row.and_then(|row| from_row(rule, row));
+    if let Some(overlay) = state.pending.as_ref().and_then(|p| p.overlay(&target.key)) {
+        value = overlay.apply(rule, value);
+    }
+    let stored: Vec<Sent> = {
+        let mut flights = state.reads.flights.lock();
+        if let Some(flight) = flights.get_mut(&target.key).filter(|f| f.id == id) {
+            // Answer readers that come late from here on, for a moment.
+            let _ = tx.send(Some(Ok(value.clone())));
+            flight.valid_until = Some(Instant::now() + LINGER.min(rule.ttl / 4));
+            match &value {
+                Some(v) => v.store(pool, &target.key, jittered(rule)),
+                None => {
+                    state
+                        .reads
+                        .remember_absent(target.key.clone(), rule.negative_ttl);
+                    Vec::new()
+                }
+            }
+        } else {
+            incr(&cache.stats.refills_discarded);
+            Vec::new()
+        }
+    };
+    for sent in stored {
+        sent.reply(pool).await;
+    }
+    Ok(value)
+}
+
+/// The rule's TTL, lengthened by up to `ttl_jitter` percent.
+pub(crate) fn jittered(rule: &Rule) -> Duration {
+    let max = rule.ttl.as_millis() as u64 * u64::from(rule.ttl_jitter) / 100;
+    let extra = if max == 0 {
+        0
+    } else {
+        rand::thread_rng().gen_range(0..=max)
+    };
+    rule.ttl + Duration::from_millis(extra)
+}
+
+/// A row as the cached value; `None` when it has no value at all.
+pub(crate) fn from_row(rule: &Rule, row: Row) -> Option<Cached> {
+    match &rule.value {
+        ValueColumns::String(_) => row.into_iter().next().flatten().map(Cached::String),
+        ValueColumns::Hash(names) => {
+            let fields: Vec<(Bytes, Bytes)> = names
+                .iter()
+                .zip(row)
+                .filter_map(|(n, v)| Some((Bytes::from(n.clone()), v?)))
+                .collect();
+            (!fields.is_empty()).then_some(Cached::Hash(fields))
+        }
+    }
+}
+
+/// A write to a look-aside key: SQL first, then the cached value is dropped.
+pub(crate) async fn write_through(
+    cache: &Arc<Cache>,
+    pool: &Arc<Pool>,
+    target: &Target,
+    write: Write,
+) -> Frame {
+    let state = &cache.rules[target.rule];
+    let (change, reply) = match write {
+        Write::Set { columns, reply } => {
+            let n = columns.len() as i64;
+            (
+                Change::Set(columns),
+                match reply {
+                    WriteReply::Ok => Frame::ok(),
+                    WriteReply::Count => Frame::Integer(n),
+                },
+            )
+        }
+        Write::Delete => (Change::Replace(Vec::new()), Frame::Null),
+    };
+    let changed = match cache
+        .store
+        .write(&state.rule, &target.captures, &change)
+        .await
+    {
+        Ok(n) => n,
+        Err(err) => return cache.sql_error(&state.rule, &err),
+    };
+    let key = &target.key;
+    let sent = state
+        .reads
+        .invalidate(key, || keyspace::send(pool, key, &[b"DEL", key]));
+    if let Frame::Error(e) = sent.reply(pool).await {
+        tracing::warn!(rule = %state.rule.name, cause = %String::from_utf8_lossy(&e), "cache: SQL is written but the cached value could not be dropped; it stays until its TTL");
+    }
+    match reply {
+        Frame::Null => Frame::Integer(changed.min(1) as i64),
+        other => other,
+    }
+}

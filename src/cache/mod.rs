@@ -1,0 +1,390 @@
+//! SQL caching in front of a pool: rules bind key patterns to tables, and the
+//! proxy keeps the pool's backends and the database in step.
+//!
+//! - [`store`]: the [`Store`] trait and the statements of a rule;
+//!   [`sqlite`] (embedded, the default) and [`postgres`] implement it.
+//! - `look_aside`: reads fill the cache from SQL on a miss (one query per
+//!   key however many clients miss together; "no row" remembered for
+//!   `negative_ttl`; a refill never overwrites a newer write); writes go to SQL
+//!   first, then drop the cached value.
+//! - `write_back`: writes are acknowledged once in the backend and in the
+//!   [`journal`] (records framed in `record`); `pending` holds them until
+//!   `flush` has moved them to SQL in batches, exactly once.
+//! - `command`: which requests the cache takes, and the replies it shapes.
+//! - `keyspace`: the cache's own commands to the backends.
+//!
+//! A pool's cache is built by [`Cache::start`] before the pool serves; the
+//! proxy session hands it requests with [`intercept`].
+
+mod command;
+mod flush;
+pub mod journal;
+mod keyspace;
+mod look_aside;
+mod pending;
+pub mod postgres;
+mod record;
+mod sql;
+pub mod sqlite;
+pub mod store;
+mod write_back;
+
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::{CacheConfig, Database, Fsync, Policy, Rule};
+use crate::proxy::pool::Pool;
+use crate::resp::Frame;
+use journal::{Journal, JournalError};
+pub use store::{Store, StoreError};
+
+/// How long shutdown waits for the final flush before leaving the rest journaled.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Why a cache cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    /// The database cannot be opened or reached.
+    #[error("pool '{pool}': cache database {database}: {source}")]
+    Database {
+        /// The pool.
+        pool: String,
+        /// The database, without password.
+        database: String,
+        /// The cause.
+        #[source]
+        source: StoreError,
+    },
+    /// Rules do not fit the database (missing tables or columns).
+    #[error("pool '{pool}': {}", problems.join("; "))]
+    Rules {
+        /// The pool.
+        pool: String,
+        /// One line per problem, each naming its rule.
+        problems: Vec<String>,
+    },
+    /// The journal cannot be read or written.
+    #[error("pool '{pool}': {source}")]
+    Journal {
+        /// The pool.
+        pool: String,
+        /// The cause.
+        #[source]
+        source: JournalError,
+    },
+    /// The journal holds writes of a rule the config no longer has.
+    #[error("pool '{pool}': the journal holds {count} unflushed writes of rule '{rule}', which the config no longer has: restore the rule, or move the journal aside")]
+    OrphanWrites {
+        /// The pool.
+        pool: String,
+        /// The missing rule.
+        rule: String,
+        /// How many writes.
+        count: usize,
+    },
+}
+
+/// Counters of one cache, for tests and metrics.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Reads answered by the backend.
+    pub hits: AtomicU64,
+    /// Reads the backend could not answer.
+    pub misses: AtomicU64,
+    /// Rows fetched from SQL (one per coalesced miss).
+    pub sql_reads: AtomicU64,
+    /// Misses that waited for another client's fetch.
+    pub coalesced: AtomicU64,
+    /// Misses answered by a remembered "no row".
+    pub negative_hits: AtomicU64,
+    /// Fetched values not stored because a write came in meanwhile.
+    pub refills_discarded: AtomicU64,
+    /// Journaled writes applied to SQL.
+    pub flushed: AtomicU64,
+    /// Flush transactions committed.
+    pub flush_batches: AtomicU64,
+    /// Row changes those transactions made (fewer than `flushed` when upserts
+    /// of one key coalesce).
+    pub rows_flushed: AtomicU64,
+    /// Writes SQL refused, moved to the dead-letter table.
+    pub dead_letters: AtomicU64,
+}
+
+fn incr(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// One rule at run time.
+#[derive(Debug)]
+pub(crate) struct RuleState {
+    pub(crate) rule: Rule,
+    pub(crate) reads: look_aside::Reads,
+    pub(crate) pending: Option<pending::Pending>,
+}
+
+/// A pool's cache.
+#[derive(Debug)]
+pub struct Cache {
+    pool: String,
+    database: String,
+    store: Arc<dyn Store>,
+    rules: Vec<Arc<RuleState>>,
+    journal: Option<Arc<Journal>>,
+    /// The next journal sequence. Held while a write-back write is queued to
+    /// the journal and to the backend, so that both see writes in one order.
+    order: Mutex<u64>,
+    /// Counters.
+    pub stats: Arc<Stats>,
+    stop: watch::Sender<bool>,
+    flushers: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// Opens a cache's database.
+///
+/// # Errors
+/// The database cannot be opened or reached.
+pub async fn open_store(database: &Database) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(match database {
+        Database::Sqlite(path) => Arc::new(sqlite::SqliteStore::open(path).await?),
+        Database::Postgres(url) => Arc::new(postgres::PgStore::open(url).await?),
+    })
+}
+
+/// Checks a pool's rules against its database without changing anything
+/// (`shardcar proxy -t`): tables and columns exist, or will be created.
+///
+/// # Errors
+/// The database is unreachable, or rules do not fit it.
+pub async fn check(pool: &str, cfg: &CacheConfig) -> Result<(), CacheError> {
+    let database = cfg.database.to_string();
+    let db_err = |source| CacheError::Database {
+        pool: pool.to_string(),
+        database: database.clone(),
+        source,
+    };
+    let store = open_store(&cfg.database).await.map_err(db_err)?;
+    let problems = store.prepare(&cfg.rules, true).await.map_err(db_err)?;
+    rule_problems(pool, problems)
+}
+
+fn rule_problems(pool: &str, problems: Vec<store::RuleProblem>) -> Result<(), CacheError> {
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(CacheError::Rules {
+        pool: pool.to_string(),
+        problems: problems
+            .into_iter()
+            .map(|p| format!("rule '{}': {}", p.rule, p.reason))
+            .collect(),
+    })
+}
+
+impl Cache {
+    /// Opens the database, checks (and with `create: true` creates) the rules'
+    /// tables, replays the journal and flushes what it holds, then starts the
+    /// flushers. The pool may serve once this returns.
+    ///
+    /// # Errors
+    /// See [`CacheError`].
+    pub async fn start(pool: &str, cfg: &CacheConfig) -> Result<Cache, CacheError> {
+        let store = open_store(&cfg.database)
+            .await
+            .map_err(|source| CacheError::Database {
+                pool: pool.to_string(),
+                database: cfg.database.to_string(),
+                source,
+            })?;
+        Cache::with_store(pool, cfg, store).await
+    }
+
+    /// [`Cache::start`] over a store already open.
+    ///
+    /// # Errors
+    /// See [`CacheError`].
+    pub async fn with_store(
+        pool: &str,
+        cfg: &CacheConfig,
+        store: Arc<dyn Store>,
+    ) -> Result<Cache, CacheError> {
+        let database = cfg.database.to_string();
+        let db_err = |source| CacheError::Database {
+            pool: pool.to_string(),
+            database: database.clone(),
+            source,
+        };
+        let problems = store.prepare(&cfg.rules, false).await.map_err(db_err)?;
+        rule_problems(pool, problems)?;
+        log_durability(pool, &cfg.rules);
+        let rules: Vec<Arc<RuleState>> = cfg
+            .rules
+            .iter()
+            .map(|rule| {
+                Arc::new(RuleState {
+                    rule: rule.clone(),
+                    reads: look_aside::Reads::default(),
+                    pending: rule
+                        .write_back
+                        .as_ref()
+                        .map(|_| pending::Pending::default()),
+                })
+            })
+            .collect();
+        let (stop, _) = watch::channel(false);
+        let mut cache = Cache {
+            pool: pool.to_string(),
+            database,
+            store,
+            rules,
+            journal: None,
+            order: Mutex::new(1),
+            stats: Arc::new(Stats::default()),
+            stop,
+            flushers: Mutex::new(Vec::new()),
+        };
+        // Even with no write-back rule left, a journal may hold writes of one.
+        if cache.rules.iter().any(|r| r.pending.is_some()) || cfg.journal.exists() {
+            write_back::recover(&mut cache, cfg).await?;
+        }
+        Ok(cache)
+    }
+
+    /// Starts the flushers (one per write-back rule). Called once the cache is
+    /// shared.
+    pub fn spawn_flushers(self: &Arc<Cache>) {
+        let mut flushers = self.flushers.lock();
+        for (i, state) in self.rules.iter().enumerate() {
+            if state.pending.is_some() {
+                let cache = Arc::clone(self);
+                let stop = self.stop.subscribe();
+                flushers.push(tokio::spawn(
+                    async move { flush::flusher(cache, i, stop).await },
+                ));
+            }
+        }
+    }
+
+    /// Flushes what it can within [`SHUTDOWN_GRACE`], keeps the rest journaled,
+    /// and closes the journal.
+    pub async fn shutdown(&self) {
+        let _ = self.stop.send(true);
+        let flushers: Vec<JoinHandle<()>> = std::mem::take(&mut *self.flushers.lock());
+        let all = async {
+            for f in flushers {
+                let _ = f.await;
+            }
+        };
+        if tokio::time::timeout(SHUTDOWN_GRACE, all).await.is_err() {
+            tracing::warn!(pool = %self.pool, "cache: final flush did not finish in time; the rest stays journaled");
+        }
+        if let Some(journal) = &self.journal {
+            journal.stop().await;
+        }
+    }
+
+    /// Journaled writes not yet in SQL, over all rules.
+    pub fn pending(&self) -> usize {
+        self.rules
+            .iter()
+            .filter_map(|r| r.pending.as_ref())
+            .map(|p| p.len())
+            .sum()
+    }
+
+    fn rule_for(&self, key: &[u8]) -> Option<(usize, Vec<bytes::Bytes>)> {
+        self.rules.iter().enumerate().find_map(|(i, state)| {
+            if !key.starts_with(state.rule.pattern.prefix()) {
+                return None;
+            }
+            let captures = state.rule.pattern.matches(key)?;
+            Some((
+                i,
+                captures
+                    .into_iter()
+                    .map(bytes::Bytes::copy_from_slice)
+                    .collect(),
+            ))
+        })
+    }
+
+    fn db_error(&self, source: StoreError) -> CacheError {
+        CacheError::Database {
+            pool: self.pool.clone(),
+            database: self.database.clone(),
+            source,
+        }
+    }
+
+    fn sql_error(&self, rule: &Rule, err: &StoreError) -> Frame {
+        Frame::error(format!(
+            "ERR shardcar: cache rule '{}' ({}): {err}",
+            rule.name, self.database
+        ))
+    }
+}
+
+fn log_durability(pool: &str, rules: &[Rule]) {
+    for rule in rules.iter().filter(|r| r.policy == Policy::WriteBack) {
+        match rule.write_back.as_ref().map(|wb| wb.fsync) {
+            Some(Fsync::Everysec) => {
+                tracing::warn!(pool, rule = %rule.name, "fsync: everysec — a crash of the machine may lose up to a second of acknowledged writes")
+            }
+            Some(Fsync::No) => {
+                tracing::warn!(pool, rule = %rule.name, "fsync: no — a crash of the machine may lose acknowledged writes the OS had not written yet")
+            }
+            _ => {
+                tracing::info!(pool, rule = %rule.name, "fsync: always — every acknowledged write is on disk")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
+
+/// A session's link to the cache: requests it hands over run in the order
+/// they came, each after the one before it finished.
+#[derive(Debug, Default)]
+pub struct SessionCache {
+    tail: Option<oneshot::Receiver<()>>,
+}
+
+/// Takes the request if it touches a cached key: the reply arrives on the
+/// returned receiver. `None`: the request is not the cache's business.
+/// Inside MULTI (`in_multi`) cached keys are refused: the transaction would
+/// run on a backend, out of SQL's sight.
+pub fn intercept(
+    pool: &Arc<Pool>,
+    session: &mut SessionCache,
+    args: &[bytes::Bytes],
+    in_multi: bool,
+) -> Option<oneshot::Receiver<Frame>> {
+    let cache = pool.cache.as_ref()?;
+    let mut op = command::classify(cache, args)?;
+    if in_multi {
+        op = command::Op::Refuse(Frame::error(
+            "ERR shardcar: cached keys cannot be used inside MULTI (SQL could not follow the transaction)",
+        ));
+    }
+    let (reply, rx) = oneshot::channel();
+    if let command::Op::Refuse(frame) = op {
+        let _ = reply.send(frame);
+        return Some(rx);
+    }
+    let (done, tail) = oneshot::channel();
+    let before = session.tail.replace(tail);
+    let (pool, cache) = (Arc::clone(pool), Arc::clone(cache));
+    tokio::spawn(async move {
+        if let Some(before) = before {
+            let _ = before.await;
+        }
+        let frame = command::run(&cache, &pool, op).await;
+        let _ = reply.send(frame);
+        let _ = done.send(());
+    });
+    Some(rx)
+}

@@ -1,0 +1,136 @@
+//! A write-back rule's pending writes: journaled, not yet in SQL. The queue
+//! feeds the flusher in journal order; the overlay answers reads of keys whose
+//! cached value left the backend, so that they never see an older SQL row.
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use std::collections::{HashMap, VecDeque};
+use tokio::sync::Notify;
+
+use super::journal::Record;
+use super::keyspace::Cached;
+use crate::config::{OnFull, Rule, ValueColumns};
+
+/// What pending writes say about one key.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Overlay {
+    last_seq: u64,
+    /// A DEL (or a whole-value write) is among them: older SQL state is gone.
+    replaced: bool,
+    /// Column index → value, the latest of each.
+    columns: Vec<(usize, Bytes)>,
+}
+
+impl Overlay {
+    pub(super) fn add(&mut self, seq: u64, replace: bool, columns: &[(usize, Bytes)]) {
+        self.last_seq = seq;
+        if replace {
+            self.replaced = true;
+            self.columns.clear();
+        }
+        for (i, v) in columns {
+            match self.columns.iter_mut().find(|(c, _)| c == i) {
+                Some(slot) => slot.1 = v.clone(),
+                None => self.columns.push((*i, v.clone())),
+            }
+        }
+    }
+
+    /// Whether the key's value is known without SQL.
+    pub(crate) fn complete(&self, rule: &Rule) -> bool {
+        self.replaced || self.columns.len() == rule.value.columns().len()
+    }
+
+    /// The value once these writes are applied over `base` (what SQL holds).
+    pub(crate) fn apply(&self, rule: &Rule, base: Option<Cached>) -> Option<Cached> {
+        let names = rule.value.columns();
+        match &rule.value {
+            ValueColumns::String(_) => match self.columns.last() {
+                Some((_, v)) => Some(Cached::String(v.clone())),
+                None if self.replaced => None,
+                None => base,
+            },
+            ValueColumns::Hash(_) => {
+                let mut fields = match base {
+                    Some(Cached::Hash(f)) if !self.replaced => f,
+                    _ => Vec::new(),
+                };
+                for (i, v) in &self.columns {
+                    let name = Bytes::from(names[*i].clone());
+                    fields.retain(|(f, _)| f != &name);
+                    fields.push((name, v.clone()));
+                }
+                (!fields.is_empty()).then_some(Cached::Hash(fields))
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    records: VecDeque<(Record, Vec<(usize, Bytes)>)>,
+    overlay: HashMap<Bytes, Overlay>,
+}
+
+/// A write-back rule's journaled writes not yet in SQL.
+#[derive(Debug, Default)]
+pub(crate) struct Pending {
+    /// Held briefly to push, peek or pop: never across an await.
+    queue: Mutex<Queue>,
+    /// Woken when a flush made room.
+    room: Notify,
+    /// Woken when a batch is full.
+    pub(super) work: Notify,
+}
+
+impl Pending {
+    pub(crate) fn len(&self) -> usize {
+        self.queue.lock().records.len()
+    }
+
+    pub(crate) fn overlay(&self, key: &Bytes) -> Option<Overlay> {
+        self.queue.lock().overlay.get(key).cloned()
+    }
+
+    pub(super) fn push(&self, record: Record, columns: Vec<(usize, Bytes)>) -> usize {
+        let mut q = self.queue.lock();
+        q.overlay
+            .entry(record.key.clone())
+            .or_default()
+            .add(record.seq, record.replace, &columns);
+        q.records.push_back((record, columns));
+        q.records.len()
+    }
+
+    /// The first `n` writes, in order.
+    pub(super) fn peek(&self, n: usize) -> Vec<(Record, Vec<(usize, Bytes)>)> {
+        self.queue.lock().records.iter().take(n).cloned().collect()
+    }
+
+    /// Forgets writes up to `seq`, now in SQL.
+    pub(super) fn applied(&self, seq: u64) {
+        let mut q = self.queue.lock();
+        while q.records.front().is_some_and(|(r, _)| r.seq <= seq) {
+            q.records.pop_front();
+        }
+        q.overlay.retain(|_, o| o.last_seq > seq);
+        drop(q);
+        self.room.notify_waiters();
+    }
+
+    /// Waits until there is room under `max`, or says it is full (`reject`).
+    pub(super) async fn make_room(&self, max: usize, on_full: OnFull) -> bool {
+        loop {
+            let notified = self.room.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.len() < max {
+                return true;
+            }
+            if on_full == OnFull::Reject {
+                return false;
+            }
+            notified.await;
+        }
+    }
+}

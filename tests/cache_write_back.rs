@@ -1,0 +1,279 @@
+//! Write-back rules through the proxy: batches reach SQL (upserts coalesced,
+//! appends one row per write), reads of values lost from the backend come from
+//! pending writes, a row SQL refuses goes to the dead-letter table, an
+//! unreachable database fills the queue up to `max_pending` and then blocks or
+//! rejects, and shutdown flushes. SQLite always; PostgreSQL when
+//! SHARDCAR_TEST_PG is set.
+
+mod cache_util;
+
+use cache_util::{cache_yaml, eventually, query, CacheProxy, Db};
+use redis::AsyncCommands;
+use std::time::Duration;
+
+fn upsert_rule(name: &str, table: &str, extra: &str) -> String {
+    format!(
+        "  - name: {name}\n    match: \"{name}:{{id}}\"\n    table: {table}\n    value: n\n    policy: write_back\n    create: true\n{extra}"
+    )
+}
+
+async fn each_db(test: &str, scenario: impl AsyncFn(Db, tempfile::TempDir)) {
+    let dir = tempfile::tempdir().unwrap();
+    scenario(Db::sqlite(&dir), dir).await;
+    if let Some(db) = Db::postgres(test) {
+        scenario(db, tempfile::tempdir().unwrap()).await;
+    }
+}
+
+/// Forgets a PostgreSQL rule's high-water mark left by an earlier run.
+async fn fresh(db: &Db, tables: &[&str], rules: &[&str]) {
+    for t in tables {
+        db.exec(&format!("DROP TABLE IF EXISTS {t}")).await;
+    }
+    if db.is_postgres() {
+        db.exec("CREATE TABLE IF NOT EXISTS shardcar_flush_state (rule TEXT PRIMARY KEY, applied_seq BIGINT NOT NULL)").await;
+        for r in rules {
+            db.exec(&format!(
+                "DELETE FROM shardcar_flush_state WHERE rule = '{r}'"
+            ))
+            .await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upserts_coalesce_and_appends_keep_every_write() {
+    each_db("upserts_coalesce_and_appends_keep_every_write", async |db, dir| {
+        let (counters, events) = (db.table("wb_counters"), db.table("wb_events"));
+        let (c, e) = (format!("c{}", std::process::id()), format!("e{}", std::process::id()));
+        fresh(&db, &[&counters, &events], &[&c, &e]).await;
+        let rules = format!(
+            "{}  - name: {e}\n    match: \"{e}:{{stream}}\"\n    table: {events}\n    value: payload\n    policy: write_back\n    mode: append\n    batch_size: 16\n    flush_interval: 30ms\n    create: true\n",
+            upsert_rule(&c, &counters, "    flush_interval: 1h\n")
+        );
+        let cache = format!("{}\nsegment_size: 4096", cache_yaml(&db, &dir, &rules));
+        let proxy = CacheProxy::start(2, &cache).await;
+        let mut con = proxy.conn().await;
+        for i in 1..=50 {
+            let _: () = con.set(format!("{c}:a"), i).await.unwrap();
+            let _: () = con.set(format!("{c}:b"), i * 10).await.unwrap();
+        }
+        for i in 0..200 {
+            let _: () = con.set(format!("{e}:s1"), format!("event-{i:04}-{}", "x".repeat(60))).await.unwrap();
+        }
+        let a: i64 = con.get(format!("{c}:a")).await.unwrap();
+        assert_eq!(a, 50, "read back from the cache");
+        let all_in = eventually(Duration::from_secs(10), || async {
+            db.count(&format!("SELECT count(*) FROM {events}")).await == 200
+        })
+        .await;
+        assert!(all_in, "every append reached SQL");
+        assert!(proxy.stat(|s| &s.flush_batches) < 200, "appends went in batches");
+        assert_eq!(db.count(&format!("SELECT count(*) FROM {counters}")).await, 0, "upserts wait for their interval");
+        let journal = dir.path().join("journal");
+        let proxy = {
+            let stats = proxy.cache().stats.clone();
+            proxy.stop().await; // the last flush: 100 writes, 2 rows
+            let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+            assert_eq!(load(&stats.flushed), 300, "every write was flushed");
+            assert_eq!(load(&stats.rows_flushed), 202, "200 appended rows, 100 upserts coalesced into 2");
+            assert_eq!(db.rows(&format!("SELECT n FROM {counters} WHERE id = 'a'")).await, vec![vec![Some("50".to_string())]]);
+            CacheProxy::start(2, &cache).await
+        };
+        assert_eq!(proxy.stat(|s| &s.rows_flushed), 0, "nothing left to replay");
+        assert_eq!(db.rows(&format!("SELECT n FROM {counters} WHERE id = 'b'")).await, vec![vec![Some("500".to_string())]]);
+        assert_eq!(db.count(&format!("SELECT count(DISTINCT _seq) FROM {events}")).await, 200);
+        let in_order = db.rows(&format!("SELECT payload FROM {events} ORDER BY _seq")).await;
+        assert!(in_order.windows(2).all(|w| w[0] < w[1]), "appends keep their order");
+        assert_eq!(proxy.cache().pending(), 0);
+        // Applied journal segments are deleted: 20 KiB were written in 4 KiB segments.
+        let segments = eventually(Duration::from_secs(5), || async {
+            std::fs::read_dir(&journal).unwrap().count() <= 1
+        })
+        .await;
+        assert!(segments, "applied segments are deleted: {:?}", std::fs::read_dir(&journal).unwrap().collect::<Vec<_>>());
+        proxy.stop().await;
+        fresh(&db, &[&counters, &events], &[&c, &e]).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_of_lost_values_come_from_pending_writes() {
+    each_db("reads_of_lost_values_come_from_pending_writes", async |db, dir| {
+        let (counters, profiles) = (db.table("wb_lost_counters"), db.table("wb_profiles"));
+        let (c, p) = (format!("lc{}", std::process::id()), format!("lp{}", std::process::id()));
+        fresh(&db, &[&counters, &profiles], &[&c, &p]).await;
+        db.exec(&format!("CREATE TABLE {profiles} (id TEXT PRIMARY KEY, name TEXT, email TEXT, _version BIGINT)")).await;
+        db.exec(&format!("INSERT INTO {profiles} (id, name, email) VALUES ('1', 'ann', 'ann@old')")).await;
+        let rules = format!(
+            "{}  - name: {p}\n    match: \"{p}:{{id}}\"\n    table: {profiles}\n    value: [name, email]\n    policy: write_back\n    flush_interval: 1h\n",
+            upsert_rule(&c, &counters, "    flush_interval: 1h\n")
+        );
+        let proxy = CacheProxy::start(1, &cache_yaml(&db, &dir, &rules)).await;
+        let mut con = proxy.conn().await;
+        let _: () = con.set(format!("{c}:x"), "5").await.unwrap();
+        let _: () = con.hset(format!("{p}:1"), "email", "ann@new").await.unwrap();
+        let _: () = con.set(format!("{c}:gone"), "1").await.unwrap();
+        let _: i64 = con.del(format!("{c}:gone")).await.unwrap();
+        // The backend loses everything.
+        let mut engine = proxy.engines[0].conn().await;
+        let _: i64 = engine.del(&[format!("{c}:x"), format!("{p}:1"), format!("{c}:gone")]).await.unwrap();
+        let x: String = con.get(format!("{c}:x")).await.unwrap();
+        assert_eq!(x, "5");
+        let gone: Option<String> = con.get(format!("{c}:gone")).await.unwrap();
+        assert_eq!(gone, None);
+        assert_eq!(proxy.stat(|s| &s.sql_reads), 0, "pending writes said it all");
+        let profile: Vec<(String, String)> = con.hgetall(format!("{p}:1")).await.unwrap();
+        assert_eq!(profile, vec![("name".into(), "ann".into()), ("email".into(), "ann@new".into())], "SQL row with the pending write over it");
+        assert_eq!(db.rows(&format!("SELECT email FROM {profiles}")).await, vec![vec![Some("ann@old".into())]], "not flushed yet");
+        proxy.stop().await; // the last flush
+        assert_eq!(db.rows(&format!("SELECT email FROM {profiles}")).await, vec![vec![Some("ann@new".into())]]);
+        assert_eq!(db.rows(&format!("SELECT n FROM {counters}")).await, vec![vec![Some("5".into())]], "the deleted key has no row");
+        fresh(&db, &[&counters, &profiles], &[&c, &p]).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_sql_refuses_goes_to_the_dead_letter_table() {
+    each_db(
+        "a_row_sql_refuses_goes_to_the_dead_letter_table",
+        async |db, dir| {
+            let t = db.table("wb_poison");
+            let r = format!("poison{}", std::process::id());
+            fresh(&db, &[&t], &[&r]).await;
+            db.exec(&format!(
+                "CREATE TABLE {t} (id TEXT PRIMARY KEY, n INTEGER CHECK (n >= 0), _version BIGINT)"
+            ))
+            .await;
+            let rule = upsert_rule(&r, &t, "    flush_interval: 1h\n    batch_size: 100\n")
+                .replace("    create: true\n", "");
+            let proxy = CacheProxy::start(1, &cache_yaml(&db, &dir, &rule)).await;
+            let mut con = proxy.conn().await;
+            for (id, n) in [("a", "1"), ("b", "-5"), ("c", "3")] {
+                let _: () = con.set(format!("{r}:{id}"), n).await.unwrap();
+            }
+            proxy.stop().await;
+            assert_eq!(
+                db.rows(&format!("SELECT id, n FROM {t} ORDER BY id")).await,
+                vec![
+                    vec![Some("a".into()), Some("1".into())],
+                    vec![Some("c".into()), Some("3".into())]
+                ]
+            );
+            let dead = db
+                .rows(&format!(
+                    "SELECT redis_key, payload, error FROM shardcar_dead_letter WHERE rule = '{r}'"
+                ))
+                .await;
+            assert_eq!(dead.len(), 1, "{dead:?}");
+            assert_eq!(dead[0][0].as_deref(), Some(format!("{r}:b").as_str()));
+            assert_eq!(dead[0][1].as_deref(), Some("n=-5"));
+            assert!(
+                dead[0][2]
+                    .as_deref()
+                    .unwrap_or_default()
+                    .to_lowercase()
+                    .contains("check"),
+                "{dead:?}"
+            );
+            db.exec(&format!(
+                "DELETE FROM shardcar_dead_letter WHERE rule = '{r}'"
+            ))
+            .await;
+            fresh(&db, &[&t], &[&r]).await;
+        },
+    )
+    .await;
+}
+
+/// With the database write-locked, writes are still acknowledged up to
+/// `max_pending`; then `reject` answers -BUSY and `block` waits; once the lock
+/// is gone everything is flushed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_blocks_or_rejects_until_sql_is_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::sqlite(&dir);
+    let rules = format!(
+        "{}{}",
+        upsert_rule(
+            "rj",
+            "rj",
+            "    flush_interval: 20ms\n    max_pending: 3\n    on_full: reject\n"
+        ),
+        upsert_rule(
+            "bl",
+            "bl",
+            "    flush_interval: 20ms\n    max_pending: 3\n    on_full: block\n"
+        )
+    );
+    let proxy = CacheProxy::start(1, &cache_yaml(&db, &dir, &rules)).await;
+    let Db::Sqlite(path) = &db else {
+        unreachable!()
+    };
+    let locker = rusqlite::Connection::open(path).unwrap();
+    locker
+        .execute_batch("BEGIN IMMEDIATE; DELETE FROM rj;")
+        .unwrap();
+    let mut con = proxy.conn().await;
+    for i in 0..3 {
+        let _: () = con.set(format!("rj:{i}"), i).await.unwrap();
+        let _: () = con.set(format!("bl:{i}"), i).await.unwrap();
+    }
+    let err = query(&mut con, &["SET", "rj:3", "3"]).await.unwrap_err();
+    assert!(
+        err.starts_with("BUSY") && err.contains("rule 'rj'"),
+        "{err}"
+    );
+    let mut other = proxy.conn().await;
+    let blocked = tokio::spawn(async move { query(&mut other, &["SET", "bl:3", "3"]).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!blocked.is_finished(), "the write waits for room");
+    assert_eq!(proxy.cache().pending(), 6);
+    locker.execute_batch("COMMIT").unwrap();
+    drop(locker);
+    assert_eq!(blocked.await.unwrap(), Ok(redis::Value::Okay));
+    let flushed = eventually(Duration::from_secs(10), || async {
+        db.count("SELECT count(*) FROM rj").await == 3
+            && db.count("SELECT count(*) FROM bl").await == 4
+    })
+    .await;
+    assert!(
+        flushed,
+        "every acknowledged write reached SQL, none was dropped"
+    );
+    let _: () = con.set("rj:3", 3).await.unwrap();
+    proxy.stop().await;
+}
+
+/// A rule renamed over its old table, the journal moved aside: sequences go on
+/// above every mark in SQL, so the version guard takes the new writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequences_continue_above_every_mark() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::sqlite(&dir);
+    let before = upsert_rule("old", "kept", "    flush_interval: 1h\n");
+    let proxy = CacheProxy::start(1, &cache_yaml(&db, &dir, &before)).await;
+    let mut con = proxy.conn().await;
+    for i in 1..=5 {
+        let _: () = con.set("old:x", i).await.unwrap();
+    }
+    proxy.stop().await;
+    assert_eq!(
+        db.rows("SELECT n, _version FROM kept").await,
+        vec![vec![Some("5".into()), Some("5".into())]]
+    );
+    std::fs::remove_dir_all(dir.path().join("journal")).unwrap();
+
+    let after = upsert_rule("new", "kept", "    flush_interval: 1h\n")
+        .replace("\"new:{id}\"", "\"old:{id}\"");
+    let proxy = CacheProxy::start(1, &cache_yaml(&db, &dir, &after)).await;
+    let mut con = proxy.conn().await;
+    let _: () = con.set("old:x", 6).await.unwrap();
+    proxy.stop().await;
+    assert_eq!(
+        db.rows("SELECT n, _version FROM kept").await,
+        vec![vec![Some("6".into()), Some("6".into())]]
+    );
+}
