@@ -108,9 +108,13 @@ impl Registered {
         }
     }
 
-    /// Remembers another task serving this connection (its writer).
+    /// Remembers the connection's writer task. It goes first in the list, so a
+    /// drain past its deadline aborts it before the session: a session going
+    /// first would drop its connections and let the writer send a late error.
     pub fn spawned(&self, task: AbortHandle) {
-        self.clients.spawned(self.id, task);
+        if let Some(tasks) = self.clients.open.lock().get_mut(&self.id) {
+            tasks.insert(0, task);
+        }
     }
 }
 
