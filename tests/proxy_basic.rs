@@ -197,3 +197,57 @@ async fn client_auth_is_the_proxys_own() {
     raw.roundtrip(&cmd(&["AUTH", "hunter2"]), b"+OK\r\n").await;
     raw.roundtrip(&cmd(&["GET", "x"]), b"$-1\r\n").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn range_distribution_routes_by_prefix() {
+    let mut engines = Vec::new();
+    for _ in 0..2 {
+        engines.push(support::Engine::start().await);
+    }
+    let servers = [
+        format!("{}:1 users", engines[0].addr),
+        format!("{}:1 rest", engines[1].addr),
+    ];
+    let extra = "distribution: range\nranges:\n  - \"user:*\": users\n  - \"*\": rest";
+    let yaml = support::pool_yaml(&servers, extra);
+    let proxy = Proxy::start(&yaml).await;
+    let mut con = proxy.conn().await;
+    for i in 0..20 {
+        let _: () = con.set(format!("user:{i}"), i).await.unwrap();
+        let _: () = con.set(format!("order:{i}"), i).await.unwrap();
+    }
+    let mut users = engines[0].conn().await;
+    let mut rest = engines[1].conn().await;
+    let on_users: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut users)
+        .await
+        .unwrap();
+    let on_rest: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut rest)
+        .await
+        .unwrap();
+    assert_eq!(on_users.len(), 20);
+    assert!(
+        on_users.iter().all(|k| k.starts_with("user:")),
+        "{on_users:?}"
+    );
+    assert_eq!(on_rest.len(), 20);
+    assert!(
+        on_rest.iter().all(|k| k.starts_with("order:")),
+        "{on_rest:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flush_fans_out_when_the_pool_allows_it() {
+    let proxy = Proxy::over_engines(3, "allow_flush: true").await;
+    let mut con = proxy.conn().await;
+    for i in 0..30 {
+        let _: () = con.set(format!("f{i}"), i).await.unwrap();
+    }
+    let _: () = redis::cmd("FLUSHALL").query_async(&mut con).await.unwrap();
+    let dbsize: i64 = redis::cmd("DBSIZE").query_async(&mut con).await.unwrap();
+    assert_eq!(dbsize, 0);
+}

@@ -247,9 +247,23 @@ pub fn commands() -> &'static [CommandSpec] {
     table::COMMANDS
 }
 
-/// The command called `name`, ignoring ASCII case. Does not allocate.
+/// The command called `name`, ignoring ASCII case. Does not allocate: the name is
+/// lowercased into a stack buffer and looked up in a hash map built once (every
+/// request goes through here, so it is a hash lookup, not a search).
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
-    find_in(table::COMMANDS, 0, name)
+    static BY_NAME: std::sync::LazyLock<ahash::AHashMap<&'static [u8], &'static CommandSpec>> =
+        std::sync::LazyLock::new(|| {
+            table::COMMANDS
+                .iter()
+                .map(|c| (c.name.as_bytes(), c))
+                .collect()
+        });
+    let mut buf = [0u8; MAX_NAME_LEN];
+    let lower = buf.get_mut(..name.len())?;
+    for (dst, src) in lower.iter_mut().zip(name) {
+        *dst = src.to_ascii_lowercase();
+    }
+    BY_NAME.get(&*lower).copied()
 }
 
 /// The subcommand `sub` of `spec` (`lookup_sub(config, b"GET")` is `config|get`),

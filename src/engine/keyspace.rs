@@ -52,7 +52,7 @@ impl Keyspace {
         if !self.watches.by_key.is_empty() {
             self.watches.touch(db, key);
         }
-        if self.blocked.by_key.contains_key(&(db, key.clone())) {
+        if !self.blocked.by_key.is_empty() && self.blocked.by_key.contains_key(&(db, key.clone())) {
             self.blocked.ready.push_back((db, key.clone()));
         }
     }
@@ -224,7 +224,7 @@ impl Blocked {
 #[derive(Debug, Default)]
 pub struct Stats {
     /// Calls, microseconds and failures per command name.
-    pub commands: HashMap<&'static str, CommandStat>,
+    pub commands: ahash::AHashMap<&'static str, CommandStat>,
     /// Commands executed.
     pub total_commands: u64,
     /// Commands rejected before running (unknown, arity, auth…).

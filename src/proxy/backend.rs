@@ -142,13 +142,16 @@ impl Link {
         let mut job = Job { request, reply: tx };
         let mut current = self.current.lock();
         for _ in 0..2 {
-            let handle = match current.as_ref().filter(|h| h.alive.load(Ordering::Acquire)) {
-                Some(handle) => handle.clone(),
-                None => {
-                    let handle = open(self.endpoint.clone());
-                    *current = Some(handle.clone());
-                    handle
-                }
+            // Sent by reference under the lock (sending never waits): cloning the
+            // handle would bounce its reference counts between cores per request.
+            if !current
+                .as_ref()
+                .is_some_and(|h| h.alive.load(Ordering::Acquire))
+            {
+                *current = Some(open(self.endpoint.clone()));
+            }
+            let Some(handle) = current.as_ref() else {
+                break;
             };
             match handle.jobs.send(job) {
                 Ok(()) => return rx,

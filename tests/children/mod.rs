@@ -5,7 +5,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -43,11 +43,9 @@ impl Drop for Guard {
     }
 }
 
-/// A port that was free a moment ago (bound to 127.0.0.1:0, then released).
-pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local addr").port()
-}
+#[path = "../support/ports.rs"]
+mod ports;
+pub use ports::free_port;
 
 /// Polls until `port` answers PING, or panics with `log` once `child` died
 /// or [`READY_TIMEOUT`] passed. The pause between tries is a poll interval,

@@ -1,7 +1,7 @@
 //! Child processes for the placement tests: redis-server and nutcracker on
 //! free loopback ports, polled until they answer, killed when dropped.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -18,11 +18,9 @@ impl Drop for Guard {
     }
 }
 
-/// A port that was free a moment ago (bound to 127.0.0.1:0, then released).
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local addr").port()
-}
+#[path = "../support/ports.rs"]
+mod ports;
+use ports::free_port;
 
 /// Polls until `port` answers PING, or panics with `log` once `child` died
 /// or [`READY_TIMEOUT`] passed. The pause between tries is a poll interval,

@@ -1,6 +1,7 @@
 //! Test helpers: real servers on ephemeral ports, driven by real clients.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod ports;
 mod redis_server;
 mod resp;
 

@@ -4,7 +4,6 @@
 
 use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::net::TcpListener;
 
 /// A real `redis-server` on a free port, with no persistence, killed on drop.
 pub struct RedisServer {
@@ -17,7 +16,7 @@ impl RedisServer {
     /// between choosing it and the server binding it is retried with another.
     pub async fn start() -> RedisServer {
         for _ in 0..5 {
-            let port = free_port().await;
+            let port = super::ports::free_port();
             let mut child = std::process::Command::new("redis-server")
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
                 .args(["--save", "", "--appendonly", "no"])
@@ -117,12 +116,6 @@ impl Drop for RedisServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A port nothing listens on right now (the OS's choice, so never 6379).
-async fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    listener.local_addr().expect("addr").port()
 }
 
 /// Retries PING until the server answers, or it exits, or 10 s pass.

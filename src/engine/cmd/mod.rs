@@ -49,7 +49,6 @@ pub use connection::REDIS_VERSION;
 pub use error::{CmdError, CmdResult};
 
 use bytes::Bytes;
-use std::collections::HashMap;
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -203,8 +202,8 @@ fn families() -> Vec<&'static [(&'static str, Handler)]> {
     ]
 }
 
-static COMMANDS: LazyLock<HashMap<&'static str, Command>> = LazyLock::new(|| {
-    let mut map = HashMap::new();
+static COMMANDS: LazyLock<ahash::AHashMap<&'static str, Command>> = LazyLock::new(|| {
+    let mut map = ahash::AHashMap::new();
     for family in families() {
         for &(name, handler) in family {
             let spec = command::lookup(name.as_bytes()).unwrap_or_else(|| {
