@@ -60,6 +60,14 @@ async fn mismatches(db: Db) {
             rule("u", &t, "name", &format!("{wb}    mode: append\n")),
             "has no column '_seq' (the rule's sequence column (BIGINT, UNIQUE))".into(),
         ),
+        (
+            rule("u", &nopk, "n", wb),
+            "has no primary key or unique index on (id): upserts replace the row of a key".into(),
+        ),
+        (
+            rule("u", &nopk, "n", &format!("{wb}    mode: append\n")),
+            "has no primary key or unique index on (_seq): appends insert each write once".into(),
+        ),
     ];
     for (rules, expected) in cases {
         let err = start_error(&db, &dir, &rules).await;
@@ -77,7 +85,20 @@ async fn mismatches(db: Db) {
         err.contains("rule 'a'") && err.contains("rule 'b'"),
         "{err}"
     );
+    // With the indexes, the same write-back rules start.
+    db.exec(&format!(
+        "CREATE UNIQUE INDEX {nopk}_id ON {nopk} (id); CREATE UNIQUE INDEX {nopk}_seq ON {nopk} (_seq)"
+    ))
+    .await;
+    for extra in ["", "    mode: append\n"] {
+        let rules = rule("u", &nopk, "n", &format!("{wb}{extra}"));
+        CacheProxy::start(1, &cache_yaml(&db, &dir, &rules))
+            .await
+            .stop()
+            .await;
+    }
     db.drop_table(&t).await;
+    db.drop_table(&nopk).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

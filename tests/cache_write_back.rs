@@ -113,7 +113,8 @@ async fn reads_of_lost_values_come_from_pending_writes() {
         let proxy = CacheProxy::start(1, &cache_yaml(&db, &dir, &rules)).await;
         let mut con = proxy.conn().await;
         let _: () = con.set(format!("{c}:x"), "5").await.unwrap();
-        let _: () = con.hset(format!("{p}:1"), "email", "ann@new").await.unwrap();
+        let n: i64 = con.hset(format!("{p}:1"), "email", "ann@new").await.unwrap();
+        assert_eq!(n, 1, "HSET counts the fields it wrote");
         let _: () = con.set(format!("{c}:gone"), "1").await.unwrap();
         let _: i64 = con.del(format!("{c}:gone")).await.unwrap();
         // The backend loses everything.

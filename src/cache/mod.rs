@@ -166,6 +166,14 @@ pub async fn check(pool: &str, cfg: &CacheConfig) -> Result<(), CacheError> {
         database: database.clone(),
         source,
     };
+    if let Database::Sqlite(path) = &cfg.database {
+        if path.as_os_str() != ":memory:" && !path.exists() {
+            // Not created yet, and a check creates nothing: an empty database.
+            let missing = cfg.rules.iter().filter(|r| !r.create);
+            let problems = missing.map(|r| sql::missing_table(r, &database)).collect();
+            return rule_problems(pool, problems);
+        }
+    }
     let store = open_store(&cfg.database).await.map_err(db_err)?;
     let problems = store.prepare(&cfg.rules, true).await.map_err(db_err)?;
     rule_problems(pool, problems)

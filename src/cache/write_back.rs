@@ -55,6 +55,7 @@ pub(crate) async fn write(
         WriteOp::Set { columns, reply } => (false, columns, Some(reply)),
         WriteOp::Delete => (true, Vec::new(), None),
     };
+    let written = columns.len();
     let names = state.rule.value.columns();
     let (ack, sent, full) = {
         let mut next = cache.order.lock();
@@ -93,6 +94,11 @@ pub(crate) async fn write(
     }
     match reply {
         Some(WriteReply::Ok) => Frame::ok(),
+        // A whole hash went to the backend: its HSET counted the new fields.
+        // A partial one only dropped the cached value: count what was written.
+        Some(WriteReply::Count) if written < state.rule.value.columns().len() => {
+            Frame::Integer(written as i64)
+        }
         Some(WriteReply::Count) => frames.into_iter().next().unwrap_or(Frame::Integer(0)),
         None => frames.into_iter().next().unwrap_or(Frame::Integer(0)),
     }
