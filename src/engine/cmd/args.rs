@@ -71,6 +71,60 @@ pub fn timeout(arg: &[u8]) -> Result<Option<Duration>, CmdError> {
     Ok((ms > 0.0).then(|| Duration::from_millis(ms as u64)))
 }
 
+/// The arguments LMPOP, ZMPOP and their blocking forms share:
+/// `numkeys key [key ...] <direction> [COUNT count]` from `args[at..]`, with the
+/// direction word read by `direction` (LEFT/RIGHT or MIN/MAX).
+#[derive(Debug)]
+pub struct Mpop<'a, E> {
+    /// The keys, in the order they are tried.
+    pub keys: &'a [Bytes],
+    /// Which end to pop from.
+    pub end: E,
+    /// How many elements at most (default 1).
+    pub count: usize,
+}
+
+impl<'a, E> Mpop<'a, E> {
+    /// Parses with Redis's checks and texts, in Redis's order.
+    pub fn parse(
+        args: &'a [Bytes],
+        at: usize,
+        direction: impl Fn(&[u8]) -> Result<E, CmdError>,
+    ) -> Result<Mpop<'a, E>, CmdError> {
+        let numkeys = positive(&args[at], "ERR numkeys should be greater than 0")?;
+        let first = at + 1;
+        // The direction must follow the keys, so numkeys can't reach the last argument.
+        if numkeys >= args.len() - first {
+            return Err(CmdError::Syntax);
+        }
+        let mut rest = Args::new(args, first + numkeys);
+        let end = direction(&rest.value()?[..])?;
+        let mut count = None;
+        while let Some(option) = rest.next() {
+            if !is(option, "count") || count.is_some() {
+                return Err(CmdError::Syntax);
+            }
+            count = Some(positive(
+                rest.value()?,
+                "ERR count should be greater than 0",
+            )?);
+        }
+        Ok(Mpop {
+            keys: &args[first..first + numkeys],
+            end,
+            count: count.unwrap_or(1),
+        })
+    }
+}
+
+/// A count that must be at least 1, with the command's own error otherwise.
+fn positive(arg: &[u8], err: &'static str) -> Result<usize, CmdError> {
+    match parse_i64(arg) {
+        Some(n) if n > 0 => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
+        _ => Err(CmdError::msg(err)),
+    }
+}
+
 /// Case-insensitive comparison of an argument with an option name.
 pub fn is(arg: &[u8], name: &str) -> bool {
     arg.eq_ignore_ascii_case(name.as_bytes())

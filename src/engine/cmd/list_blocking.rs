@@ -12,7 +12,7 @@
 use bytes::Bytes;
 use std::time::Duration;
 
-use super::args::{self, Args};
+use super::args;
 use super::list::{check_list, list_mut, pop, push, remove_if_empty, End};
 use super::{CmdError, CmdResult, Ctx, Handler};
 use crate::resp::Frame;
@@ -151,50 +151,8 @@ fn bpop(cx: &mut Ctx<'_>, args: &[Bytes], end: End) -> CmdResult {
     }
 }
 
-/// LMPOP/BLMPOP's arguments after `numkeys`.
-#[derive(Debug)]
-struct MpopArgs<'a> {
-    keys: &'a [Bytes],
-    end: End,
-    count: usize,
-}
-
-impl<'a> MpopArgs<'a> {
-    /// Parses `numkeys key [key ...] <LEFT | RIGHT> [COUNT count]` from `args[at..]`.
-    fn parse(args: &'a [Bytes], at: usize) -> Result<MpopArgs<'a>, CmdError> {
-        let numkeys = match args::parse_i64(&args[at]) {
-            Some(n) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX),
-            _ => return Err(CmdError::msg("ERR numkeys should be greater than 0")),
-        };
-        let first = at + 1;
-        // The direction must follow the keys, so numkeys can't reach the last argument.
-        if numkeys >= args.len() - first {
-            return Err(CmdError::Syntax);
-        }
-        let keys = &args[first..first + numkeys];
-        let mut rest = Args::new(args, first + numkeys);
-        let end = End::parse(rest.value()?)?;
-        let mut count = None;
-        while let Some(option) = rest.next() {
-            if !args::is(option, "count") || count.is_some() {
-                return Err(CmdError::Syntax);
-            }
-            count = Some(mpop_count(rest.value()?)?);
-        }
-        Ok(MpopArgs {
-            keys,
-            end,
-            count: count.unwrap_or(1),
-        })
-    }
-}
-
-fn mpop_count(arg: &[u8]) -> Result<usize, CmdError> {
-    match args::parse_i64(arg) {
-        Some(n) if n > 0 => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
-        _ => Err(CmdError::msg("ERR count should be greater than 0")),
-    }
-}
+/// LMPOP's arguments.
+type MpopArgs<'a> = args::Mpop<'a, End>;
 
 /// `[key, [elements]]`, or a null array when nothing was popped.
 fn mpop_reply(popped: Option<(Bytes, Vec<Bytes>)>) -> Frame {
@@ -209,7 +167,7 @@ fn mpop_reply(popped: Option<(Bytes, Vec<Bytes>)>) -> Frame {
 ///
 /// Pops up to count (default 1) elements from the first non-empty list.
 fn lmpop(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let parsed = MpopArgs::parse(args, 1)?;
+    let parsed = MpopArgs::parse(args, 1, End::parse)?;
     let popped = pop_first(cx, parsed.keys, parsed.end, parsed.count)?;
     if popped.is_none() {
         cx.no_change();
@@ -220,7 +178,7 @@ fn lmpop(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// # Format
 /// `BLMPOP timeout numkeys key [key ...] <LEFT | RIGHT> [COUNT count]`
 fn blmpop(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let parsed = MpopArgs::parse(args, 2)?;
+    let parsed = MpopArgs::parse(args, 2, End::parse)?;
     let wait = args::timeout(&args[1])?;
     match pop_first(cx, parsed.keys, parsed.end, parsed.count)? {
         Some(popped) => Ok(mpop_reply(Some(popped))),
@@ -241,7 +199,7 @@ mod tests {
     #[test]
     fn mpop_arguments() {
         let args = argv("lmpop 2 a b right count 3");
-        let parsed = MpopArgs::parse(&args, 1).unwrap();
+        let parsed = MpopArgs::parse(&args, 1, End::parse).unwrap();
         assert_eq!(
             (parsed.keys.len(), parsed.end, parsed.count),
             (2, End::Right, 3)
@@ -262,7 +220,7 @@ mod tests {
         ];
         for (line, expected) in cases {
             assert_eq!(
-                MpopArgs::parse(&argv(line), 1).map(|p| p.count),
+                MpopArgs::parse(&argv(line), 1, End::parse).map(|p| p.count),
                 expected,
                 "{line}"
             );

@@ -127,44 +127,8 @@ fn zpopmax(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     zpop(cx, args, End::Max)
 }
 
-/// The arguments of ZMPOP and BZMPOP after the timeout.
-#[derive(Debug)]
-struct MpopArgs<'a> {
-    keys: &'a [Bytes],
-    end: End,
-    count: usize,
-}
-
-impl<'a> MpopArgs<'a> {
-    /// Parses `numkeys key [key ...] <MIN | MAX> [COUNT count]` from `args[at]`.
-    fn parse(args: &'a [Bytes], at: usize) -> Result<MpopArgs<'a>, CmdError> {
-        let numkeys = match args::parse_i64(&args[at]) {
-            Some(n) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX),
-            _ => return Err(CmdError::msg("ERR numkeys should be greater than 0")),
-        };
-        let where_at = (at + 1).saturating_add(numkeys);
-        let end = End::parse(args.get(where_at).ok_or(CmdError::Syntax)?)?;
-        let mut count = None;
-        let mut rest = args[where_at + 1..].iter();
-        while let Some(option) = rest.next() {
-            match rest.as_slice().first() {
-                Some(value) if count.is_none() && args::is(option, "count") => {
-                    rest.next();
-                    count = Some(match args::parse_i64(value) {
-                        Some(n) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX),
-                        _ => return Err(CmdError::msg("ERR count should be greater than 0")),
-                    });
-                }
-                _ => return Err(CmdError::Syntax),
-            }
-        }
-        Ok(MpopArgs {
-            keys: &args[at + 1..where_at],
-            end,
-            count: count.unwrap_or(1),
-        })
-    }
-}
+/// ZMPOP's arguments.
+type MpopArgs<'a> = args::Mpop<'a, End>;
 
 /// ZMPOP's reply: `[key, [[member, score], …]]`, or a null array.
 fn mpop_reply(popped: Option<Popped>) -> Frame {
@@ -183,7 +147,7 @@ fn mpop_reply(popped: Option<Popped>) -> Frame {
 /// Pops up to count elements from the first non-empty key: `[key, [[member,
 /// score], …]]`, or null when every key is empty.
 fn zmpop(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let parsed = MpopArgs::parse(args, 1)?;
+    let parsed = MpopArgs::parse(args, 1, End::parse)?;
     let popped = pop_first(cx, parsed.keys, parsed.end, parsed.count)?;
     Ok(mpop_reply(popped))
 }
@@ -226,7 +190,7 @@ fn bzpopmax(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 ///
 /// As ZMPOP, waiting up to timeout seconds (0: forever) for a non-empty key.
 fn bzmpop(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let parsed = MpopArgs::parse(args, 2)?;
+    let parsed = MpopArgs::parse(args, 2, End::parse)?;
     let wait = args::timeout(&args[1])?;
     match pop_first(cx, parsed.keys, parsed.end, parsed.count)? {
         Some(popped) => Ok(mpop_reply(Some(popped))),
@@ -247,12 +211,16 @@ mod tests {
     #[test]
     fn mpop_arguments() {
         let args = words("zmpop 2 a b MAX COUNT 3");
-        let parsed = MpopArgs::parse(&args, 1).unwrap();
+        let parsed = MpopArgs::parse(&args, 1, End::parse).unwrap();
         assert_eq!(
             (parsed.keys.len(), parsed.end, parsed.count),
             (2, End::Max, 3)
         );
-        let err = |line: &str| MpopArgs::parse(&words(line), 1).unwrap_err().to_string();
+        let err = |line: &str| {
+            MpopArgs::parse(&words(line), 1, End::parse)
+                .unwrap_err()
+                .to_string()
+        };
         let numkeys = "ERR numkeys should be greater than 0";
         let count = "ERR count should be greater than 0";
         assert_eq!(err("zmpop 0 a min"), numkeys);
