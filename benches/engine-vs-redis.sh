@@ -24,7 +24,7 @@ REDIS_PORT=$(free_port)
 redis-server --port "$REDIS_PORT" --save '' --appendonly no --daemonize no --logfile /dev/null &
 REDIS_PID=$!
 ENGINE_PORT=$(free_port)
-"$SHARDCAR" engine --port "$ENGINE_PORT" --loglevel warning &
+"$SHARDCAR" engine --port "$ENGINE_PORT" --save '' --loglevel warning --admin 127.0.0.1:0 &
 ENGINE_PID=$!
 trap 'kill $REDIS_PID $ENGINE_PID 2>/dev/null || true' EXIT
 wait_ready "$REDIS_PORT"

@@ -16,21 +16,8 @@ NUTCRACKER=$(command -v nutcracker || echo /usr/sbin/nutcracker)
 cargo build --release --quiet
 SHARDCAR=target/release/shardcar
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_ready() { for _ in $(seq 100); do redis-cli -p "$1" ping >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "nothing answers on $1" >&2; exit 1; }
-
-WORK=$(mktemp -d)
-PIDS=()
-trap 'kill "${PIDS[@]}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
-
-SERVERS=""
-for i in 0 1 2; do
-  port=$(free_port)
-  redis-server --port "$port" --save '' --appendonly no --logfile /dev/null &
-  PIDS+=($!)
-  wait_ready "$port"
-  SERVERS="$SERVERS    - 127.0.0.1:$port:1 server$i"$'\n'
-done
+. benches/common.sh
+redis_servers 3
 
 write_config() { # listen-port
   cat > "$WORK/pool-$1.yml" <<YML

@@ -9,6 +9,12 @@ pub enum Error {
     /// The engine's options are invalid.
     #[error("invalid engine option: {0}")]
     EngineConfig(#[from] crate::engine::config::ConfigError),
+    /// The engine's snapshot cannot be loaded.
+    #[error("{0}")]
+    Load(#[from] crate::engine::persist::LoadError),
+    /// The append-only file cannot be loaded or opened.
+    #[error("{0}")]
+    Aof(#[from] crate::engine::persist::aof::AofError),
     /// A pool's cache cannot start.
     #[error("cache: {0}")]
     Cache(#[from] crate::cache::CacheError),

@@ -1,7 +1,7 @@
 //! The `shardcar` binary: parse the command line, set up logging, run a role.
 
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
@@ -63,6 +63,13 @@ struct OpsArgs {
     /// Log requests slower than this (e.g. 250ms), or `off`.
     #[arg(long = "slow-request", value_name = "DURATION", default_value = "1s", value_parser = parse_threshold)]
     slow_request: Threshold,
+    /// Threads serving clients, each an event loop of its own [default: one per core].
+    #[arg(long = "threads", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
+    /// Reload the configuration when its file changes (checked every second),
+    /// as well as on SIGHUP.
+    #[arg(long = "watch-config")]
+    watch_config: bool,
 }
 
 /// A duration or `off`.
@@ -77,8 +84,24 @@ fn parse_threshold(text: &str) -> Result<Threshold, String> {
 }
 
 impl OpsArgs {
+    /// The threads: `threads` (default: one per core) client workers, each an
+    /// event loop of its own (see `proxy::workers`), and as many for the rest —
+    /// accepting, the admin port, and in `up` the engine shards.
+    fn runtime(&self) -> std::io::Result<tokio::runtime::Runtime> {
+        let threads = self.threads.map_or_else(
+            || std::thread::available_parallelism().map_or(1, usize::from),
+            usize::from,
+        );
+        shardcar::proxy::workers::start(threads)?;
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    }
+
     /// The run options, with the recorder installed unless the admin port is off.
-    fn options(self, role: &'static str, stats: StatsAddr) -> anyhow::Result<Options> {
+    /// `conf` is re-read on SIGHUP.
+    fn options(self, role: &'static str, stats: StatsAddr, conf: &Path) -> anyhow::Result<Options> {
         let admin = self.admin.unwrap_or_default();
         Ok(Options {
             role,
@@ -87,6 +110,8 @@ impl OpsArgs {
             admin,
             drain_timeout: self.drain_timeout,
             slow_request: self.slow_request.0,
+            config_path: Some(conf.to_path_buf()),
+            watch_config: self.watch_config,
         })
     }
 }
@@ -157,7 +182,8 @@ fn main() -> anyhow::Result<()> {
                 addr: stats_addr,
                 port: stats_port,
             };
-            serve(load(&conf), ops.options("up", stats)?)
+            let runtime = ops.runtime()?;
+            serve(runtime, load(&conf), ops.options("up", stats, &conf)?)
         }
         Role::Proxy(args) => run_proxy(args),
         Role::Engine { args } => run_engine(&args),
@@ -189,7 +215,8 @@ fn run_proxy(args: ProxyArgs) -> anyhow::Result<()> {
             );
             std::process::exit(1);
         }
-        println!(
+        // On stderr, where nutcracker -t prints its verdict.
+        eprintln!(
             "shardcar: configuration file '{}' syntax is ok",
             args.conf.display()
         );
@@ -216,11 +243,12 @@ fn run_proxy(args: ProxyArgs) -> anyhow::Result<()> {
         addr: args.stats_addr,
         port: args.stats_port,
     };
-    serve(cfg, args.ops.options("proxy", stats)?)
+    let runtime = args.ops.runtime()?;
+    serve(runtime, cfg, args.ops.options("proxy", stats, &args.conf)?)
 }
 
-fn serve(cfg: Config, opts: Options) -> anyhow::Result<()> {
-    tokio::runtime::Runtime::new()?.block_on(async {
+fn serve(runtime: tokio::runtime::Runtime, cfg: Config, opts: Options) -> anyhow::Result<()> {
+    runtime.block_on(async {
         let shutdown = shutdown_signal()?;
         up::run(cfg, opts, shutdown).await
     })?;

@@ -8,11 +8,13 @@
 //! (`metrics_util::debugging::DebuggingRecorder`) or none at all.
 //!
 //! Naming follows Prometheus's conventions: a `shardcar_` prefix then the role
-//! (`proxy`, `engine`), base units (`_seconds`, `_bytes`), `_total` on counters.
+//! (`proxy`, `engine`, `cache`), base units (`_seconds`, `_bytes`), `_total` on counters.
 //! Labels are bounded: pool and server names come from the configuration, the
 //! command from the command table (`unknown` for anything else), the error kind
-//! from [`proxy::ErrorKind`]. A key is never a label.
+//! from [`proxy::ErrorKind`], the rule from the pool's `cache:` section. A key is
+//! never a label.
 
+pub mod cache;
 pub mod engine;
 pub mod proxy;
 #[cfg(test)]
@@ -34,6 +36,8 @@ pub const LABEL_COMMAND: &str = "command";
 pub const LABEL_KIND: &str = "kind";
 /// The `engine` label: an embedded shard's server name, or a standalone engine's address.
 pub const LABEL_ENGINE: &str = "engine";
+/// The `rule` label: a cache rule's name from the configuration.
+pub const LABEL_RULE: &str = "rule";
 /// The `version` label of [`BUILD_INFO`].
 pub const LABEL_VERSION: &str = "version";
 
@@ -147,6 +151,45 @@ metric_table! {
         "Bytes allocated by the process (jemalloc), as INFO's used_memory; shared by every engine the process runs.";
     ENGINE_MEMORY_RSS_BYTES = "shardcar_engine_memory_rss_bytes", Gauge, Bytes, [],
         "Resident set size of the process, as INFO's used_memory_rss.";
+
+    CACHE_HITS_TOTAL = "shardcar_cache_hits_total", Counter, Count, [LABEL_POOL, LABEL_RULE],
+        "Reads of a cached key answered by the backend.";
+    CACHE_MISSES_TOTAL = "shardcar_cache_misses_total", Counter, Count, [LABEL_POOL, LABEL_RULE],
+        "Reads of a cached key the backend could not answer (then answered by pending writes, the negative cache or SQL).";
+    CACHE_SQL_READS_TOTAL = "shardcar_cache_sql_reads_total", Counter, Count, [LABEL_POOL, LABEL_RULE],
+        "Rows fetched from SQL on a miss: one per key however many clients missed together.";
+    CACHE_COALESCED_MISSES_TOTAL = "shardcar_cache_coalesced_misses_total", Counter, Count, [LABEL_POOL, LABEL_RULE],
+        "Misses that waited for another client's fetch of the same key instead of querying SQL.";
+    CACHE_NEGATIVE_HITS_TOTAL = "shardcar_cache_negative_hits_total", Counter, Count, [LABEL_POOL, LABEL_RULE],
+        "Misses answered nil by a remembered absent row (negative_ttl).";
+    CACHE_REFILLS_DISCARDED_TOTAL = "shardcar_cache_refills_discarded_total", Counter, Count, [LABEL_POOL, LABEL_RULE],
+        "Rows fetched from SQL but not cached, because a write to the key came in meanwhile.";
+    CACHE_SQL_ERRORS_TOTAL = "shardcar_cache_sql_errors_total", Counter, Count, [LABEL_POOL, LABEL_RULE],
+        "SQL statements the database refused (a constraint, a type): reads and writes answered with an error, flushed rows retried one by one.";
+    CACHE_SQL_UNREACHABLE_TOTAL = "shardcar_cache_sql_unreachable_total", Counter, Count, [LABEL_POOL, LABEL_RULE],
+        "SQL statements that could not run because the database was unreachable, locked or timed out (flushes are retried with backoff).";
+    CACHE_JOURNALED_WRITES_TOTAL = "shardcar_cache_journaled_writes_total", Counter, Count, [LABEL_POOL, LABEL_RULE],
+        "Write-back writes acknowledged to clients once journaled.";
+    CACHE_FLUSHED_WRITES_TOTAL = "shardcar_cache_flushed_writes_total", Counter, Count, [LABEL_POOL, LABEL_RULE],
+        "Journaled write-back writes applied to SQL (or moved to the dead-letter table).";
+    CACHE_FLUSH_BATCHES_TOTAL = "shardcar_cache_flush_batches_total", Counter, Count, [LABEL_POOL, LABEL_RULE],
+        "Flush transactions committed.";
+    CACHE_FLUSHED_ROWS_TOTAL = "shardcar_cache_flushed_rows_total", Counter, Count, [LABEL_POOL, LABEL_RULE],
+        "Row changes the flushes made: fewer than the writes when upserts of one key coalesce.";
+    CACHE_DEAD_LETTERS_TOTAL = "shardcar_cache_dead_letters_total", Counter, Count, [LABEL_POOL, LABEL_RULE],
+        "Write-back writes SQL refused, recorded in shardcar_dead_letter instead.";
+    CACHE_QUEUE_FULL_REJECTED_TOTAL = "shardcar_cache_queue_full_rejected_total", Counter, Count, [LABEL_POOL, LABEL_RULE],
+        "Write-back writes answered -BUSY because max_pending writes were waiting for SQL (on_full: reject).";
+    CACHE_QUEUE_FULL_BLOCKED_TOTAL = "shardcar_cache_queue_full_blocked_total", Counter, Count, [LABEL_POOL, LABEL_RULE],
+        "Write-back writes that waited for room because max_pending writes were waiting for SQL (on_full: block).";
+    CACHE_PENDING_WRITES = "shardcar_cache_pending_writes", Gauge, Count, [LABEL_POOL, LABEL_RULE],
+        "Journaled write-back writes not yet in SQL.";
+    CACHE_FLUSH_LAG_SECONDS = "shardcar_cache_flush_lag_seconds", Gauge, Seconds, [LABEL_POOL, LABEL_RULE],
+        "Age of the oldest journaled write-back write not yet in SQL; 0 when none waits.";
+    CACHE_FLUSH_DURATION_SECONDS = "shardcar_cache_flush_duration_seconds", Histogram, Seconds, [LABEL_POOL, LABEL_RULE],
+        "Time to apply one committed flush batch to SQL (dead letters included).";
+    CACHE_JOURNAL_BYTES = "shardcar_cache_journal_bytes", Gauge, Bytes, [LABEL_POOL],
+        "Bytes of a pool's write-back journal on disk (segments not yet applied in full).";
 }
 
 /// Registers every metric's description and unit with the installed recorder.
@@ -213,7 +256,10 @@ pub fn init_logging(filter: EnvFilter, file: Option<&Path>) -> std::io::Result<(
                 .with_writer(std::sync::Mutex::new(file))
                 .init();
         }
-        None => builder.init(),
+        None => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_writer(std::io::stderr)
+            .init(),
     }
     Ok(())
 }
@@ -269,6 +315,7 @@ mod tests {
             LABEL_COMMAND,
             LABEL_KIND,
             LABEL_ENGINE,
+            LABEL_RULE,
             LABEL_VERSION,
         ];
         for def in METRICS {

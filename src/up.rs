@@ -7,15 +7,26 @@
 //! The order on the way down is the reverse of the way up: the proxy stops
 //! accepting and drains (readiness is 503 meanwhile), then the engines behind it
 //! stop, then the admin port and the background tasks.
+//!
+//! Given its configuration file, a proxy re-reads it on SIGHUP (and, with
+//! `--watch-config`, when its modification time changes, polled every second)
+//! and hands it to the proxy to swap in (see [`crate::proxy::reload`]). An
+//! invalid file is refused with its errors logged; the running configuration
+//! stays. Embedded servers new to the file get an engine started for them;
+//! those the file no longer names are stopped once the drain deadline has passed
+//! (the requests sent to them before the reload are answered first).
 
 use metrics_exporter_prometheus::PrometheusHandle;
+use std::collections::HashSet;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::net::TcpListener;
-use tokio::sync::{oneshot, watch};
+use tokio::signal::unix::Signal;
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::admin::{self, Admin};
@@ -117,6 +128,10 @@ pub struct Options {
     pub slow_request: Option<Duration>,
     /// The installed recorder (None: metrics are not collected).
     pub metrics: Option<PrometheusHandle>,
+    /// The configuration file, re-read on SIGHUP (None: no reloads).
+    pub config_path: Option<PathBuf>,
+    /// Also re-read it when it changes (its modification time, polled).
+    pub watch_config: bool,
 }
 
 impl Default for Options {
@@ -128,6 +143,8 @@ impl Default for Options {
             drain_timeout: proxy::DEFAULT_DRAIN_TIMEOUT,
             slow_request: None,
             metrics: None,
+            config_path: None,
+            watch_config: false,
         }
     }
 }
@@ -135,6 +152,8 @@ impl Default for Options {
 /// A bundled engine shard running in this process.
 #[derive(Debug)]
 pub struct Embedded {
+    /// The pool it serves.
+    pub pool: String,
     /// The server's name in its pool.
     pub name: String,
     /// Where it listens.
@@ -159,6 +178,16 @@ impl Embedded {
 /// An engine's listener cannot be bound.
 pub async fn start_embedded(cfg: &mut Config) -> crate::Result<Vec<Embedded>> {
     let mut started = Vec::new();
+    place_embedded(cfg, &mut started).await?;
+    Ok(started)
+}
+
+/// Points each embedded server of `cfg` at its engine: the running one of the
+/// same pool and name, else a new one, pushed onto `engines`.
+///
+/// # Errors
+/// An engine's listener cannot be bound (those started so far stay in `engines`).
+async fn place_embedded(cfg: &mut Config, engines: &mut Vec<Embedded>) -> crate::Result<()> {
     for pool in &mut cfg.pools {
         for server in pool
             .servers
@@ -166,16 +195,44 @@ pub async fn start_embedded(cfg: &mut Config) -> crate::Result<Vec<Embedded>> {
             .filter(|s| s.addr == ServerAddr::Embedded)
         {
             let name = server.ketama_name();
-            let engine = start_engine(name, EngineConfig::default()).await?;
-            tracing::info!(pool = %pool.name, server = %engine.name, addr = %engine.addr, "embedded engine shard started");
-            server.addr = ServerAddr::Tcp {
-                host: engine.addr.ip().to_string(),
-                port: engine.addr.port(),
+            let running = engines
+                .iter()
+                .find(|e| e.pool == pool.name && e.name == name);
+            let addr = match running {
+                Some(engine) => engine.addr,
+                None => {
+                    // A shard is a cache: no snapshots (see engine::persist).
+                    let cfg = EngineConfig {
+                        save: String::new(),
+                        ..EngineConfig::default()
+                    };
+                    let engine = start_engine(&pool.name, name, cfg).await?;
+                    tracing::info!(pool = %pool.name, server = %engine.name, addr = %engine.addr, "embedded engine shard started");
+                    let addr = engine.addr;
+                    engines.push(engine);
+                    addr
+                }
             };
-            started.push(engine);
+            server.addr = ServerAddr::Tcp {
+                host: addr.ip().to_string(),
+                port: addr.port(),
+            };
         }
     }
-    Ok(started)
+    Ok(())
+}
+
+/// The embedded servers a configuration names, as (pool, server name).
+fn embedded_names(cfg: &Config) -> HashSet<(String, String)> {
+    cfg.pools
+        .iter()
+        .flat_map(|pool| {
+            pool.servers
+                .iter()
+                .filter(|s| s.addr == ServerAddr::Embedded)
+                .map(|s| (pool.name.clone(), s.ketama_name()))
+        })
+        .collect()
 }
 
 /// Checks every pool's cache rules against its database (`shardcar proxy -t`),
@@ -192,7 +249,7 @@ pub async fn check_caches(cfg: &Config) -> crate::Result<()> {
     Ok(())
 }
 
-async fn start_engine(name: String, cfg: EngineConfig) -> crate::Result<Embedded> {
+async fn start_engine(pool: &str, name: String, cfg: EngineConfig) -> crate::Result<Embedded> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let shared = Arc::new(Shared::new(cfg));
@@ -207,6 +264,7 @@ async fn start_engine(name: String, cfg: EngineConfig) -> crate::Result<Embedded
         }
     });
     Ok(Embedded {
+        pool: pool.to_string(),
         name,
         addr,
         shared,
@@ -220,6 +278,8 @@ async fn start_engine(name: String, cfg: EngineConfig) -> crate::Result<Embedded
 /// # Errors
 /// A listener cannot be bound (the error names the pool and address).
 pub async fn run(mut cfg: Config, opts: Options, shutdown: impl Future) -> crate::Result<()> {
+    // First: a SIGHUP that comes while the process starts must not end it.
+    let hangup = opts.config_path.as_ref().map(|_| hangup_signal());
     let background = Background::default();
     let status = Arc::new(Status::default());
     let admin = Admin::new(opts.role, opts.metrics.clone(), Some(Arc::clone(&status)));
@@ -241,15 +301,149 @@ pub async fn run(mut cfg: Config, opts: Options, shutdown: impl Future) -> crate
         slow_request: opts.slow_request,
         status,
     };
-    let served = proxy::run_with(listeners, stats, proxy_opts, shutdown).await;
-    for engine in engines {
+    let pools = proxy::start_pools(listeners).await?;
+    let (reloads, reloads_rx) = mpsc::channel(1);
+    let (stop_watching, unwatched) = oneshot::channel();
+    let reloader = Reloader {
+        path: opts.config_path.clone(),
+        hangup,
+        watch: opts.watch_config,
+        engines,
+        proxy: reloads,
+        grace: opts.drain_timeout,
+    };
+    let watching = tokio::spawn(reloader.run(unwatched));
+    proxy::serve_reloading(pools, stats, proxy_opts, reloads_rx, shutdown).await;
+    let _ = stop_watching.send(());
+    for engine in watching.await.unwrap_or_default() {
         engine.stop().await;
     }
     background.stop().await;
-    served
+    Ok(())
 }
 
-async fn bind_pools(cfg: Config) -> crate::Result<Vec<(TcpListener, crate::config::Pool)>> {
+/// Re-reads the configuration file when told to and hands it to the proxy;
+/// owns the embedded engines meanwhile.
+struct Reloader {
+    path: Option<PathBuf>,
+    hangup: Option<std::io::Result<Signal>>,
+    watch: bool,
+    engines: Vec<Embedded>,
+    proxy: mpsc::Sender<proxy::Reload>,
+    /// How long a removed engine keeps serving what was sent to it.
+    grace: Duration,
+}
+
+fn hangup_signal() -> std::io::Result<Signal> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+}
+
+/// How often `--watch-config` looks at the file.
+const WATCH_INTERVAL: Duration = Duration::from_secs(1);
+
+impl Reloader {
+    /// Reloads on SIGHUP (and file changes when watching) until `stop`; returns
+    /// the engines still in use.
+    async fn run(mut self, mut stop: oneshot::Receiver<()>) -> Vec<Embedded> {
+        let (Some(path), Some(hangup)) = (self.path.clone(), self.hangup.take()) else {
+            let _ = stop.await;
+            return self.engines;
+        };
+        let mut hangup = match hangup {
+            Ok(hangup) => hangup,
+            Err(err) => {
+                tracing::error!(cause = %err, "cannot handle SIGHUP: configuration reloads are off");
+                let _ = stop.await;
+                return self.engines;
+            }
+        };
+        let mut tick = tokio::time::interval(WATCH_INTERVAL);
+        let mut seen = modified(&path);
+        loop {
+            tokio::select! {
+                _ = &mut stop => return self.engines,
+                _ = hangup.recv() => tracing::info!(path = %path.display(), "SIGHUP: reloading the configuration"),
+                _ = tick.tick(), if self.watch => {
+                    let now = modified(&path);
+                    if now == seen {
+                        continue;
+                    }
+                    seen = now;
+                    tracing::info!(path = %path.display(), "the configuration file changed: reloading it");
+                }
+            }
+            self.reload(&path).await;
+        }
+    }
+
+    async fn reload(&mut self, path: &Path) {
+        let mut cfg = match Config::load(path) {
+            Ok(cfg) => cfg,
+            Err(errors) => {
+                tracing::error!(error = %errors, "configuration reload refused: the file is invalid; the running configuration stays");
+                return;
+            }
+        };
+        let before = self.engines.len();
+        let in_use = embedded_names(&cfg);
+        let swapped = match place_embedded(&mut cfg, &mut self.engines).await {
+            Err(err) => {
+                tracing::error!(cause = %err, "configuration reload refused: an embedded engine cannot start; the running configuration stays");
+                false
+            }
+            Ok(()) => {
+                let swapped = self.swap(cfg).await;
+                if swapped {
+                    self.retire_unused(&in_use);
+                }
+                swapped
+            }
+        };
+        if !swapped {
+            for engine in self.engines.drain(before..) {
+                engine.stop().await;
+            }
+        }
+    }
+
+    /// Hands `cfg` to the proxy; true when it was swapped in (the proxy logs
+    /// the changes, or why it refused them).
+    async fn swap(&self, cfg: Config) -> bool {
+        let (done, outcome) = oneshot::channel();
+        let reload = proxy::Reload { config: cfg, done };
+        if self.proxy.send(reload).await.is_err() {
+            return false; // shutting down
+        }
+        matches!(outcome.await, Ok(Ok(_)))
+    }
+
+    /// Stops the engines no pool names any more, after the drain deadline.
+    fn retire_unused(&mut self, in_use: &HashSet<(String, String)>) {
+        let (kept, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut self.engines)
+            .into_iter()
+            .partition(|e| in_use.contains(&(e.pool.clone(), e.name.clone())));
+        self.engines = kept;
+        for engine in gone {
+            self.retire(engine);
+        }
+    }
+
+    fn retire(&self, engine: Embedded) {
+        let grace = self.grace;
+        tracing::info!(pool = %engine.pool, server = %engine.name, grace_ms = grace.as_millis() as u64, "embedded engine shard removed: stopping it after the drain deadline");
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            engine.stop().await;
+        });
+    }
+}
+
+/// The file's modification time, if it can be read.
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+async fn bind_pools(cfg: Config) -> crate::Result<Vec<(proxy::Listener, crate::config::Pool)>> {
     let mut listeners = Vec::new();
     for pool in cfg.pools {
         let listener = proxy::bind(&pool).await.map_err(|err| {
@@ -312,7 +506,7 @@ pub async fn run_engine(
         )
         .await?;
     background.start_upkeep(opts.metrics.clone());
-    let shared = Arc::new(Shared::new(cfg));
+    let shared = engine::server::open(cfg)?;
     background.start_export(
         vec![(local.to_string(), Arc::clone(&shared))],
         opts.metrics.is_some(),

@@ -156,7 +156,7 @@ async fn proxy_dash_t_checks_rules_against_the_database() {
         "{}",
         String::from_utf8_lossy(&ok.stderr)
     );
-    assert!(String::from_utf8_lossy(&ok.stdout).contains("syntax is ok"));
+    assert!(String::from_utf8_lossy(&ok.stderr).contains("syntax is ok"));
 
     let bad = test_config(&conf, &db, &dir, &rule("u", "users", "[name, email]", la));
     assert_eq!(bad.status.code(), Some(1));

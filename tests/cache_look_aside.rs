@@ -6,7 +6,7 @@
 
 mod cache_util;
 
-use cache_util::{cache_yaml, eventually, query, CacheProxy, Db};
+use cache_util::{cache_yaml, each_db, eventually, query, CacheProxy, Db};
 use redis::{AsyncCommands, Value};
 use std::time::Duration;
 
@@ -30,14 +30,6 @@ async fn setup(
     ))
     .await;
     CacheProxy::start(3, &cache_yaml(db, dir, &rules(t, ttl, negative_ttl))).await
-}
-
-async fn each_db(test: &str, scenario: impl AsyncFn(Db, tempfile::TempDir)) {
-    let dir = tempfile::tempdir().unwrap();
-    scenario(Db::sqlite(&dir), dir).await;
-    if let Some(db) = Db::postgres(test) {
-        scenario(db, tempfile::tempdir().unwrap()).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -74,7 +66,7 @@ async fn rows_inserted_in_sql_are_served() {
             some,
             vec![Some("ann@example.com".into()), None, Some("ann".into())]
         );
-        assert_eq!(proxy.stat(|s| &s.sql_reads), 2, "one query per key");
+        assert_eq!(proxy.stat(|m| &m.sql_reads), 2, "one query per key");
         // Now cached in a backend, with the rule's TTL.
         let ttl: i64 = redis::cmd("PTTL")
             .arg("name:1")
@@ -115,14 +107,14 @@ async fn values_are_refetched_after_their_ttl() {
             .await;
         let cached: String = con.get("name:7").await.unwrap();
         assert_eq!(cached, "old", "served from the cache within the TTL");
-        assert_eq!(proxy.stat(|s| &s.hits), 1);
+        assert_eq!(proxy.stat(|m| &m.hits), 1);
         let refetched = eventually(Duration::from_secs(5), || {
             let mut con = con.clone();
             async move { con.get::<_, String>("name:7").await.unwrap() == "new" }
         })
         .await;
         assert!(refetched, "the new row is read once the TTL has passed");
-        assert!(proxy.stat(|s| &s.sql_reads) >= 2);
+        assert!(proxy.stat(|m| &m.sql_reads) >= 2);
         proxy.stop().await;
         db.drop_table(&t).await;
     })
@@ -141,8 +133,8 @@ async fn a_missing_row_is_cached_as_absent() {
             .await;
         let still: Option<String> = con.get("name:9").await.unwrap();
         assert_eq!(still, None, "absence is remembered for negative_ttl");
-        assert_eq!(proxy.stat(|s| &s.sql_reads), 1);
-        assert_eq!(proxy.stat(|s| &s.negative_hits), 1);
+        assert_eq!(proxy.stat(|m| &m.sql_reads), 1);
+        assert_eq!(proxy.stat(|m| &m.negative_hits), 1);
         let found = eventually(Duration::from_secs(5), || {
             let mut con = con.clone();
             async move {
@@ -170,7 +162,7 @@ async fn concurrent_misses_run_one_query() {
         db.exec(&format!("INSERT INTO {t} (id, name) VALUES ('5', 'five')"))
             .await;
         for (key, expected) in [("name:404", None), ("name:5", Some("five".to_string()))] {
-            let before = proxy.stat(|s| &s.sql_reads);
+            let before = proxy.stat(|m| &m.sql_reads);
             let mut conns = Vec::new();
             for _ in 0..20 {
                 conns.push(proxy.conn().await);
@@ -190,7 +182,7 @@ async fn concurrent_misses_run_one_query() {
                 assert_eq!(task.await.unwrap(), expected, "{key}");
             }
             assert_eq!(
-                proxy.stat(|s| &s.sql_reads) - before,
+                proxy.stat(|m| &m.sql_reads) - before,
                 1,
                 "{key}: exactly one query"
             );

@@ -7,7 +7,7 @@
 
 mod cache_util;
 
-use cache_util::{cache_yaml, eventually, query, CacheProxy, Db};
+use cache_util::{cache_yaml, each_db, eventually, query, CacheProxy, Db};
 use redis::AsyncCommands;
 use std::time::Duration;
 
@@ -15,14 +15,6 @@ fn upsert_rule(name: &str, table: &str, extra: &str) -> String {
     format!(
         "  - name: {name}\n    match: \"{name}:{{id}}\"\n    table: {table}\n    value: n\n    policy: write_back\n    create: true\n{extra}"
     )
-}
-
-async fn each_db(test: &str, scenario: impl AsyncFn(Db, tempfile::TempDir)) {
-    let dir = tempfile::tempdir().unwrap();
-    scenario(Db::sqlite(&dir), dir).await;
-    if let Some(db) = Db::postgres(test) {
-        scenario(db, tempfile::tempdir().unwrap()).await;
-    }
 }
 
 /// Forgets a PostgreSQL rule's high-water mark left by an earlier run.
@@ -68,19 +60,20 @@ async fn upserts_coalesce_and_appends_keep_every_write() {
         })
         .await;
         assert!(all_in, "every append reached SQL");
-        assert!(proxy.stat(|s| &s.flush_batches) < 200, "appends went in batches");
+        assert!(proxy.stat(|m| &m.flush_batches) < 200, "appends went in batches");
         assert_eq!(db.count(&format!("SELECT count(*) FROM {counters}")).await, 0, "upserts wait for their interval");
         let journal = dir.path().join("journal");
         let proxy = {
-            let stats = proxy.cache().stats.clone();
+            let pool = proxy.pool.clone();
             proxy.stop().await; // the last flush: 100 writes, 2 rows
-            let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
-            assert_eq!(load(&stats.flushed), 300, "every write was flushed");
-            assert_eq!(load(&stats.rows_flushed), 202, "200 appended rows, 100 upserts coalesced into 2");
+            let stopped = pool.cache.as_deref().unwrap();
+            assert_eq!(stopped.count(|m| &m.journaled), 300);
+            assert_eq!(stopped.count(|m| &m.flushed), 300, "every write was flushed");
+            assert_eq!(stopped.count(|m| &m.rows_flushed), 202, "200 appended rows, 100 upserts coalesced into 2");
             assert_eq!(db.rows(&format!("SELECT n FROM {counters} WHERE id = 'a'")).await, vec![vec![Some("50".to_string())]]);
             CacheProxy::start(2, &cache).await
         };
-        assert_eq!(proxy.stat(|s| &s.rows_flushed), 0, "nothing left to replay");
+        assert_eq!(proxy.stat(|m| &m.rows_flushed), 0, "nothing left to replay");
         assert_eq!(db.rows(&format!("SELECT n FROM {counters} WHERE id = 'b'")).await, vec![vec![Some("500".to_string())]]);
         assert_eq!(db.count(&format!("SELECT count(DISTINCT _seq) FROM {events}")).await, 200);
         let in_order = db.rows(&format!("SELECT payload FROM {events} ORDER BY _seq")).await;
@@ -124,7 +117,7 @@ async fn reads_of_lost_values_come_from_pending_writes() {
         assert_eq!(x, "5");
         let gone: Option<String> = con.get(format!("{c}:gone")).await.unwrap();
         assert_eq!(gone, None);
-        assert_eq!(proxy.stat(|s| &s.sql_reads), 0, "pending writes said it all");
+        assert_eq!(proxy.stat(|m| &m.sql_reads), 0, "pending writes said it all");
         let profile: Vec<(String, String)> = con.hgetall(format!("{p}:1")).await.unwrap();
         assert_eq!(profile, vec![("name".into(), "ann".into()), ("email".into(), "ann@new".into())], "SQL row with the pending write over it");
         assert_eq!(db.rows(&format!("SELECT email FROM {profiles}")).await, vec![vec![Some("ann@old".into())]], "not flushed yet");
@@ -155,7 +148,20 @@ async fn a_row_sql_refuses_goes_to_the_dead_letter_table() {
             for (id, n) in [("a", "1"), ("b", "-5"), ("c", "3")] {
                 let _: () = con.set(format!("{r}:{id}"), n).await.unwrap();
             }
+            let pool = proxy.pool.clone();
             proxy.stop().await;
+            let stopped = pool.cache.as_deref().unwrap();
+            assert_eq!(stopped.count(|m| &m.dead_letters), 1);
+            assert_eq!(
+                stopped.count(|m| &m.sql_errors),
+                2,
+                "the batch, then the row alone"
+            );
+            assert_eq!(
+                stopped.count(|m| &m.flushed),
+                3,
+                "a dead letter is flushed too"
+            );
             assert_eq!(
                 db.rows(&format!("SELECT id, n FROM {t} ORDER BY id")).await,
                 vec![
@@ -244,6 +250,8 @@ async fn a_full_queue_blocks_or_rejects_until_sql_is_back() {
         flushed,
         "every acknowledged write reached SQL, none was dropped"
     );
+    assert_eq!(proxy.stat(|m| &m.full_rejected), 1);
+    assert_eq!(proxy.stat(|m| &m.full_blocked), 1);
     let _: () = con.set("rj:3", 3).await.unwrap();
     proxy.stop().await;
 }
@@ -277,4 +285,43 @@ async fn sequences_continue_above_every_mark() {
         db.rows("SELECT n, _version FROM kept").await,
         vec![vec![Some("6".into()), Some("6".into())]]
     );
+}
+
+/// One client's pipeline runs in order: reads may overlap, but each sees the
+/// writes sent before it and none sent after it, for write-back and
+/// look-aside keys alike, whatever the backends or SQL answer first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipeline_reads_its_own_writes_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::sqlite(&dir);
+    let rules = format!(
+        "{}  - name: la\n    match: \"la:{{id}}\"\n    table: la\n    value: v\n    policy: look_aside\n    create: true\n",
+        upsert_rule("wb", "wb", "    flush_interval: 10ms\n")
+    );
+    let proxy = CacheProxy::start(3, &cache_yaml(&db, &dir, &rules)).await;
+    db.exec("INSERT INTO la (id, v) VALUES ('0', 'sql')").await;
+    let mut con = proxy.conn().await;
+    let mut pipe = redis::pipe();
+    let mut expected = Vec::new();
+    for round in 0..20 {
+        for key in ["wb:0", "la:0", "wb:1", "la:1"] {
+            let sql = (key == "la:0" && round == 0).then(|| "sql".to_string());
+            let (first, second) = (format!("{round}a"), format!("{round}b"));
+            pipe.get(key).set(key, &first).get(key).get(key);
+            pipe.set(key, &second).get(key).del(key).get(key);
+            expected.extend([sql, None, Some(first.clone()), Some(first), None]);
+            expected.extend([Some(second), None, None]);
+        }
+    }
+    let replies: Vec<Option<String>> = pipe.query_async(&mut con).await.unwrap();
+    // SET answers OK and DEL 1: compare the reads only.
+    let reads = |v: Vec<Option<String>>| -> Vec<Option<String>> {
+        v.into_iter()
+            .enumerate()
+            .filter(|(i, _)| [0, 2, 3, 5, 7].contains(&(i % 8)))
+            .map(|(_, r)| r)
+            .collect()
+    };
+    assert_eq!(reads(replies), reads(expected));
+    proxy.stop().await;
 }

@@ -20,6 +20,40 @@ pub(crate) fn embedded_pool() -> (tempfile::NamedTempFile, u16) {
     (file, port)
 }
 
+/// `alpha` (see [`embedded_pool`]) and `beta`, a pool with an SQL cache in
+/// `dir`: a look-aside rule on `user:{id}` and a write-back rule on
+/// `event:{stream}`; and beta's port.
+fn pools_with_a_cache(dir: &tempfile::TempDir) -> (tempfile::NamedTempFile, u16, u16) {
+    let (alpha, port) = embedded_pool();
+    let beta = free_port();
+    let file = config(&format!(
+        "{}beta:\n  listen: 127.0.0.1:{beta}\n  redis: true\n  servers:\n    - embedded:1 shard-c\n  \
+         cache:\n    database: \"sqlite://{db}\"\n    journal: \"{journal}\"\n    rules:\n      \
+         - {{name: users, match: \"user:{{id}}\", table: users, value: name, policy: look_aside, create: true}}\n      \
+         - {{name: events, match: \"event:{{stream}}\", table: events, value: payload, policy: write_back, mode: append, flush_interval: 20ms, create: true}}\n",
+        std::fs::read_to_string(alpha.path()).unwrap(),
+        db = dir.path().join("cache.db").display(),
+        journal = dir.path().join("journal").display(),
+    ));
+    (file, port, beta)
+}
+
+/// Through beta's cache: a miss read from SQL, a remembered absent row, a
+/// journaled write.
+fn cache_traffic(port: u16) {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+    let mut con = client.get_connection().unwrap();
+    for _ in 0..2 {
+        let none: Option<String> = redis::cmd("GET").arg("user:7").query(&mut con).unwrap();
+        assert_eq!(none, None);
+    }
+    let _: () = redis::cmd("SET")
+        .arg("event:s1")
+        .arg("hello")
+        .query(&mut con)
+        .unwrap();
+}
+
 /// Runs a little of everything through the proxy: each command counts.
 fn traffic(port: u16) {
     let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
@@ -87,17 +121,23 @@ fn deploy_files(dir: &str, exts: &[&str]) -> Vec<(String, String)> {
 
 #[test]
 fn every_declared_metric_is_on_a_live_scrape_and_follows_the_traffic() {
-    let (cfg, port) = embedded_pool();
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, port, beta) = pools_with_a_cache(&dir);
     let proc = Shardcar::proxy(&cfg, &["--admin", "127.0.0.1:0", "--slow-request", "0ms"]);
     let admin = proc.admin();
     proc.wait_ready(admin);
     traffic(port);
-    // The engine gauges are sampled every second: wait for the key to show.
+    cache_traffic(beta);
+    // The engine gauges are sampled every second: wait for the keys to show,
+    // and for the write to be flushed.
     let scrape = poll(|| {
         let scrape = Scrape::take(admin);
-        (scrape.sum(telemetry::ENGINE_KEYS, &[]) >= 1.0).then_some(scrape)
+        let flushed = scrape.sum(telemetry::CACHE_FLUSHED_WRITES_TOTAL, &[]);
+        let journal = scrape.sum(telemetry::CACHE_JOURNAL_BYTES, &[("pool", "beta")]);
+        let keys = scrape.sum(telemetry::ENGINE_KEYS, &[]);
+        (keys >= 2.0 && flushed == 1.0 && journal > 0.0).then_some(scrape)
     })
-    .expect("the engines' keys are exported");
+    .expect("the engines' keys, the cached write flushed and the journal's size are exported");
 
     for def in METRICS {
         let kind = match def.kind {
@@ -171,7 +211,22 @@ fn every_declared_metric_is_on_a_live_scrape_and_follows_the_traffic() {
     assert!(scrape.sum(telemetry::PROXY_SERVER_RECEIVED_BYTES_TOTAL, &alpha) > 0.0);
     let forwarded = scrape.sum("shardcar_proxy_request_duration_seconds_count", &alpha);
     assert_eq!(forwarded, 3.0, "SET, GET and MGET were forwarded");
-    assert_eq!(scrape.sum(telemetry::ENGINE_KEYS, &[]), 1.0);
+    assert_eq!(
+        scrape.sum(telemetry::ENGINE_KEYS, &[]),
+        2.0,
+        "user:1 in alpha, event:s1 in beta"
+    );
+    let rule = |name| [("pool", "beta"), ("rule", name)];
+    let users = |name| scrape.sum(name, &rule("users"));
+    assert_eq!(users(telemetry::CACHE_MISSES_TOTAL), 2.0);
+    assert_eq!(users(telemetry::CACHE_SQL_READS_TOTAL), 1.0);
+    assert_eq!(users(telemetry::CACHE_NEGATIVE_HITS_TOTAL), 1.0);
+    let events = |name| scrape.sum(name, &rule("events"));
+    assert_eq!(events(telemetry::CACHE_JOURNALED_WRITES_TOTAL), 1.0);
+    assert_eq!(events(telemetry::CACHE_FLUSHED_ROWS_TOTAL), 1.0);
+    let flushes = events("shardcar_cache_flush_duration_seconds_count");
+    assert_eq!(flushes, events(telemetry::CACHE_FLUSH_BATCHES_TOTAL));
+
     assert!(scrape.sum(telemetry::ENGINE_MEMORY_RSS_BYTES, &[]) > 1e6);
     assert_eq!(
         scrape.sum(
@@ -192,10 +247,10 @@ fn every_declared_metric_is_on_a_live_scrape_and_follows_the_traffic() {
             "command label {command}"
         );
     }
-    assert!(
-        !get(admin, "/metrics").1.contains("user:1"),
-        "a key leaked into the metrics"
-    );
+    let text = get(admin, "/metrics").1;
+    for key in ["user:1", "user:7", "event:s1"] {
+        assert!(!text.contains(key), "{key} leaked into the metrics");
+    }
 
     // --slow-request 0ms: every forwarded request is logged, by command, never by key.
     let slow = proc.wait_log("slow request");
@@ -271,6 +326,8 @@ fn the_engine_alone_exports_its_gauges() {
         "engine",
         "--port",
         &port.to_string(),
+        "--save",
+        "",
         "--admin",
         "127.0.0.1:0",
     ]);

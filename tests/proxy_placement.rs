@@ -9,12 +9,11 @@
 //! Set `SHARDCAR_PRINT_GOLDEN=1` as well to print the placements nutcracker
 //! chose for the golden keys pinned in `src/proxy/ring.rs`'s unit tests.
 
+mod children;
 #[path = "proxy_placement/keys.rs"]
 mod keys;
 #[path = "proxy_placement/pool.rs"]
 mod pool;
-#[path = "proxy_placement/process.rs"]
-mod process;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
@@ -23,9 +22,25 @@ use std::path::{Path, PathBuf};
 use shardcar::proxy::hash::{hash_tagged_key, HashKind};
 use shardcar::proxy::ring::{Distribution, Ring};
 
+use children::{connect, free_port, nutcracker_binary, ProxyProcess, Redis};
 use keys::{golden_keys, show, test_keys};
 use pool::{Backend, Pool};
-use process::{connect, nutcracker_binary, start_nutcracker, start_redis, Redis};
+
+/// A nutcracker serving the pool `yaml` writes for its listen port.
+struct Nutcracker {
+    port: u16,
+    _process: ProxyProcess,
+}
+
+fn start_nutcracker(bin: &Path, dir: &Path, yaml: impl FnOnce(u16) -> String) -> Nutcracker {
+    let port = free_port();
+    let conf = dir.join("nutcracker.yml");
+    std::fs::write(&conf, yaml(port)).expect("write nutcracker.yml");
+    Nutcracker {
+        port,
+        _process: ProxyProcess::nutcracker(bin, &conf, &[port]),
+    }
+}
 
 /// SETs per pipeline round trip.
 const PIPELINE_BATCH: usize = 500;
@@ -35,7 +50,7 @@ fn observed_placement(redis: &[Redis], pool: &Pool) -> HashMap<Vec<u8>, usize> {
     let mut placed = HashMap::new();
     for (server, backend) in pool.servers.iter().enumerate() {
         let Some(r) = backend.redis else { continue };
-        let mut con = connect(redis[r].port).expect("connect backend");
+        let mut con = connect(redis[r].port);
         let keys: Vec<Vec<u8>> = redis::cmd("KEYS").arg("*").query(&mut con).expect("KEYS");
         for key in keys {
             let previous = placed.insert(key.clone(), server);
@@ -47,7 +62,7 @@ fn observed_placement(redis: &[Redis], pool: &Pool) -> HashMap<Vec<u8>, usize> {
 
 fn flush_all(redis: &[Redis]) {
     for r in redis {
-        let mut con = connect(r.port).expect("connect backend");
+        let mut con = connect(r.port);
         redis::cmd("FLUSHALL")
             .query::<()>(&mut con)
             .expect("FLUSHALL");
@@ -56,7 +71,7 @@ fn flush_all(redis: &[Redis]) {
 
 /// Writes `keys` through the proxy in pipelines; every SET must succeed.
 fn write_pipelined(proxy: u16, keys: &[Vec<u8>]) {
-    let mut con = connect(proxy).expect("connect nutcracker");
+    let mut con = connect(proxy);
     for batch in keys.chunks(PIPELINE_BATCH) {
         let mut pipe = redis::pipe();
         for key in batch {
@@ -69,7 +84,7 @@ fn write_pipelined(proxy: u16, keys: &[Vec<u8>]) {
 
 /// Writes `keys` one by one; returns the keys whose SET failed.
 fn write_each(proxy: u16, keys: &[Vec<u8>]) -> HashSet<Vec<u8>> {
-    let mut con = connect(proxy).expect("connect nutcracker");
+    let mut con = connect(proxy);
     keys.iter()
         .filter(|key| {
             redis::cmd("SET")
@@ -140,7 +155,7 @@ struct Fixture {
 fn fixture() -> Option<Fixture> {
     let bin = nutcracker_binary()?;
     let dir = tempfile::tempdir().expect("tempdir");
-    let redis = (0..3).map(|n| start_redis(dir.path(), n)).collect();
+    let redis = (0..3).map(|_| Redis::start(dir.path())).collect();
     Some(Fixture { bin, dir, redis })
 }
 

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use std::sync::Arc;
 
 use super::keyspace::{self, Cached};
-use super::{look_aside, write_back, Cache};
+use super::{look_aside, write_back, Cache, Turn};
 use crate::command::{self, flags::Flags, CommandSpec};
 use crate::config::{Policy, ValueColumns};
 use crate::proxy::pool::Pool;
@@ -247,18 +247,26 @@ fn refuse(rule: &str, key: &[u8], reason: &str) -> Op {
     )))
 }
 
-/// Runs a taken request.
-pub(crate) async fn run(cache: &Arc<Cache>, pool: &Arc<Pool>, op: Op) -> Frame {
+impl Op {
+    /// Whether it reads only: reads of one session may overlap.
+    pub(crate) fn reads(&self) -> bool {
+        matches!(self, Op::Read { .. } | Op::Mget(_))
+    }
+}
+
+/// Runs a taken request; `turn` is passed once the session's next request
+/// may start.
+pub(crate) async fn run(cache: &Arc<Cache>, pool: &Arc<Pool>, op: Op, turn: &mut Turn) -> Frame {
     match op {
         Op::Refuse(frame) => frame,
-        Op::Read { target, read } => match look_aside::value(cache, pool, &target).await {
+        Op::Read { target, read } => match look_aside::value(cache, pool, &target, turn).await {
             Ok(value) => shape(read, value, &cache.rules[target.rule].rule.value),
             Err(frame) => frame,
         },
         Op::Mget(keys) => mget_values(cache, pool, keys).await,
         Op::Write { target, write } => match cache.rules[target.rule].rule.policy {
-            Policy::LookAside => look_aside::write_through(cache, pool, &target, write).await,
-            Policy::WriteBack => write_back::write(cache, pool, &target, write).await,
+            Policy::LookAside => look_aside::write_through(cache, pool, &target, write, turn).await,
+            Policy::WriteBack => write_back::write(cache, pool, &target, write, turn).await,
         },
     }
 }
@@ -277,7 +285,7 @@ async fn mget_values(
                     Some(t) if matches!(cache.rules[t.rule].rule.value, ValueColumns::Hash(_)) => {
                         Ok(Frame::Null)
                     }
-                    Some(t) => look_aside::value(&cache, &pool, &t)
+                    Some(t) => look_aside::value(&cache, &pool, &t, &mut Turn::default())
                         .await
                         .map(|v| shape(Read::Get, v, &cache.rules[t.rule].rule.value)),
                     None => match keyspace::call(&pool, &key, &[b"GET", &key]).await {

@@ -4,14 +4,14 @@
 
 use bytes::Bytes;
 use std::collections::HashMap;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use super::journal::Record;
 use super::store::{Batch, Change, StoreError, Write};
-use super::{incr, Cache};
+use super::Cache;
 use crate::config::{Mode, Rule};
 
 /// First wait after SQL could not be reached; doubled up to [`MAX_BACKOFF`].
@@ -36,14 +36,14 @@ pub(super) async fn flush_all(
         let Some(high_water) = records.last().map(|(r, _)| r.seq) else {
             return Ok(());
         };
-        match flush_batch(cache, &state.rule, &records, high_water).await {
+        match flush_batch(cache, i, &records, high_water).await {
             Ok(()) => {
                 backoff = FIRST_BACKOFF;
                 pending.applied(high_water);
                 if let Some(journal) = &cache.journal {
                     journal.applied(&state.rule.name, high_water);
                 }
-                cache.stats.flushed.fetch_add(records.len() as u64, Relaxed);
+                state.metrics.flushed.add(records.len() as u64);
             }
             Err(err) => {
                 let Some(stop) = stop.as_deref_mut() else {
@@ -67,41 +67,45 @@ pub(super) async fn flush_all(
 /// refused ones to the dead-letter table. `Err` only when SQL is unreachable.
 async fn flush_batch(
     cache: &Cache,
-    rule: &Rule,
+    i: usize,
     records: &[(Record, Vec<(usize, Bytes)>)],
     high_water: u64,
 ) -> Result<(), StoreError> {
+    let state = &cache.rules[i];
+    let rule = &state.rule;
+    let started = Instant::now();
     let batch = Batch {
         rule: rule.name.clone(),
         writes: to_writes(rule, records),
         high_water: Some(high_water),
     };
-    match cache.store.apply(rule, &batch).await {
+    match state.metrics.sql(cache.store.apply(rule, &batch).await) {
         Ok(()) => {}
-        Err(StoreError::Rejected(_)) => one_by_one(cache, rule, &batch).await?,
+        Err(StoreError::Rejected(_)) => one_by_one(cache, i, &batch).await?,
         Err(unavailable) => return Err(unavailable),
     }
-    incr(&cache.stats.flush_batches);
     let rows = batch.writes.len() as u64;
-    cache.stats.rows_flushed.fetch_add(rows, Relaxed);
+    state.metrics.batch_committed(rows, started.elapsed());
     Ok(())
 }
 
 /// A refused batch, write by write: each refused one to the dead-letter table,
 /// then the high-water mark. Replaying any of it is harmless (the guards), so
 /// only the last transaction advances the mark.
-async fn one_by_one(cache: &Cache, rule: &Rule, batch: &Batch) -> Result<(), StoreError> {
+async fn one_by_one(cache: &Cache, i: usize, batch: &Batch) -> Result<(), StoreError> {
+    let state = &cache.rules[i];
+    let rule = &state.rule;
     let single = |writes: Vec<Write>, high_water: Option<u64>| Batch {
         rule: rule.name.clone(),
         writes,
         high_water,
     };
     for write in &batch.writes {
-        match cache
+        let applied = cache
             .store
             .apply(rule, &single(vec![write.clone()], None))
-            .await
-        {
+            .await;
+        match state.metrics.sql(applied) {
             Ok(()) => {}
             Err(StoreError::Rejected(reason)) => {
                 tracing::error!(rule = %rule.name, seq = write.seq, cause = %reason, "cache: SQL refused a write; moved to shardcar_dead_letter");
@@ -109,15 +113,16 @@ async fn one_by_one(cache: &Cache, rule: &Rule, batch: &Batch) -> Result<(), Sto
                 recorded.map_err(|e| {
                     StoreError::Unavailable(format!("cannot record a dead letter: {e}"))
                 })?;
-                incr(&cache.stats.dead_letters);
+                state.metrics.dead_letters.incr();
             }
             Err(unavailable) => return Err(unavailable),
         }
     }
-    cache
+    let marked = cache
         .store
         .apply(rule, &single(Vec::new(), batch.high_water))
-        .await
+        .await;
+    state.metrics.sql(marked)
 }
 
 /// Journal records as row changes: one per write for append rules; one per key
@@ -264,6 +269,45 @@ mod tests {
             Change::Replace(set(&[(0, "a2")])),
             "a DEL, then a field: only that field"
         );
+    }
+
+    /// `?N` parameters, as SQLite spells them.
+    struct Numbered;
+
+    impl crate::cache::sql::Dialect for Numbered {
+        fn param(&self, n: usize, _: &str, _: &str) -> String {
+            format!("?{n}")
+        }
+        fn output(&self, column: &str) -> String {
+            column.to_string()
+        }
+    }
+
+    #[test]
+    fn a_batch_becomes_few_multi_row_statements() {
+        let records: Vec<_> = (1..=300)
+            .map(|seq| rec(seq, &format!("h:{seq}"), seq % 100 == 0, &[(0, "x")]))
+            .collect();
+        let rule = rule("upsert");
+        let statements = crate::cache::sql::batch(&Numbered, &rule, &to_writes(&rule, &records));
+        let deletes = statements
+            .iter()
+            .take_while(|(sql, _)| sql.starts_with("DELETE"));
+        assert_eq!(deletes.count(), 3, "the replaced rows' deletes come first");
+        let rows: Vec<usize> = statements[3..]
+            .iter()
+            .map(|(sql, params)| {
+                let rows = sql.matches("), (").count() + 1;
+                assert_eq!(params.len(), rows * 3, "key, a, version per row: {sql}");
+                rows
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [256, 32, 4, 4, 4],
+            "300 rows in few distinct statements"
+        );
+        assert!(crate::cache::sql::batch(&Numbered, &rule, &[]).is_empty());
     }
 
     #[test]

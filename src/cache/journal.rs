@@ -16,15 +16,17 @@ use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 use tokio::sync::oneshot;
+use tokio::time::Instant;
 
 use super::record::frame_at;
 pub use super::record::Record;
 use crate::config::Fsync;
 
-/// How often `everysec` writes are synced.
+/// How often `everysec` writes are synced, however busy the journal is.
 const EVERYSEC: Duration = Duration::from_secs(1);
 
 /// Why the journal cannot be opened or written.
@@ -61,6 +63,8 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> JournalError + '_ {
 struct Segment {
     path: PathBuf,
     last_per_rule: HashMap<String, u64>,
+    /// Its size on disk.
+    bytes: u64,
 }
 
 impl Segment {
@@ -98,7 +102,7 @@ pub fn recover(dir: &Path) -> Result<Recovered, JournalError> {
     for (i, path) in paths.iter().enumerate() {
         let last = i + 1 == paths.len();
         let from = out.records.len();
-        read_segment(path, last, &mut out.records)?;
+        let bytes = read_segment(path, last, &mut out.records)?;
         let mut last_per_rule = HashMap::new();
         for r in &out.records[from..] {
             last_per_rule.insert(r.rule.clone(), r.seq);
@@ -106,13 +110,15 @@ pub fn recover(dir: &Path) -> Result<Recovered, JournalError> {
         out.segments.push(Segment {
             path: path.clone(),
             last_per_rule,
+            bytes,
         });
     }
     out.last_seq = out.records.iter().map(|r| r.seq).max().unwrap_or(0);
     Ok(out)
 }
 
-fn read_segment(path: &Path, last: bool, records: &mut Vec<Record>) -> Result<(), JournalError> {
+/// Appends `path`'s records to `records`; the bytes kept.
+fn read_segment(path: &Path, last: bool, records: &mut Vec<Record>) -> Result<u64, JournalError> {
     let mut data = Vec::new();
     File::open(path)
         .and_then(|mut f| f.read_to_end(&mut data))
@@ -143,7 +149,7 @@ fn read_segment(path: &Path, last: bool, records: &mut Vec<Record>) -> Result<()
             }
         }
     }
-    Ok(())
+    Ok(at as u64)
 }
 
 enum Msg {
@@ -165,6 +171,8 @@ enum Msg {
 #[derive(Debug)]
 pub struct Journal {
     tx: mpsc::Sender<Msg>,
+    /// Bytes on disk, as the writer last counted them.
+    bytes: Arc<AtomicU64>,
 }
 
 impl Journal {
@@ -180,12 +188,19 @@ impl Journal {
         recovered: Recovered,
     ) -> Result<Journal, JournalError> {
         let writer = Writer::create(dir, next_seq, segment_size, recovered.segments)?;
+        let bytes = Arc::clone(&writer.bytes);
+        writer.count_bytes();
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("shardcar-journal".into())
             .spawn(move || writer.run(rx))
             .map_err(io_err(dir))?;
-        Ok(Journal { tx })
+        Ok(Journal { tx, bytes })
+    }
+
+    /// The bytes of every segment not deleted yet.
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
     }
 
     /// Queues a record; the receiver resolves once it is written (and synced,
@@ -232,7 +247,9 @@ struct Writer {
     current: Segment,
     closed: Vec<Segment>,
     applied: HashMap<String, u64>,
-    unsynced: bool,
+    /// Since when writes wait for an `everysec` sync (None: all synced).
+    unsynced: Option<Instant>,
+    bytes: Arc<AtomicU64>,
 }
 
 impl Writer {
@@ -260,32 +277,44 @@ impl Writer {
             current: Segment {
                 path: path.clone(),
                 last_per_rule: HashMap::new(),
+                bytes: 0,
             },
             path,
             written: 0,
             closed,
             applied: HashMap::new(),
-            unsynced: false,
+            unsynced: None,
+            bytes: Arc::new(AtomicU64::new(0)),
         })
     }
 
     fn run(mut self, rx: mpsc::Receiver<Msg>) {
         loop {
-            let first = match rx.recv_timeout(EVERYSEC) {
-                Ok(msg) => msg,
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    self.sync_if_needed();
-                    continue;
-                }
+            // A steady stream of writes must not put off their sync: wait at
+            // most until the oldest unsynced write is a second old.
+            let wait = self
+                .unsynced
+                .map_or(EVERYSEC, |since| EVERYSEC.saturating_sub(since.elapsed()));
+            let first = match rx.recv_timeout(wait) {
+                Ok(msg) => Some(msg),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             };
-            let mut batch = vec![first];
-            batch.extend(rx.try_iter());
-            if !self.handle(batch) {
-                break;
+            if let Some(first) = first {
+                let mut batch = vec![first];
+                batch.extend(rx.try_iter());
+                if !self.handle(batch) {
+                    break;
+                }
+            }
+            if self
+                .unsynced
+                .is_some_and(|since| since.elapsed() >= EVERYSEC)
+            {
+                self.sync();
             }
         }
-        self.sync_if_needed();
+        self.sync();
     }
 
     /// Writes a group of messages; false on Stop.
@@ -309,7 +338,9 @@ impl Writer {
                     self.written += bytes.len() as u64;
                     self.current.last_per_rule.insert(rule, seq);
                     sync |= fsync == Fsync::Always;
-                    self.unsynced |= fsync != Fsync::No;
+                    if fsync == Fsync::Everysec && self.unsynced.is_none() {
+                        self.unsynced = Some(Instant::now());
+                    }
                     acks.push(ack);
                 }
                 Msg::Applied { rule, seq } => {
@@ -322,7 +353,7 @@ impl Writer {
         result = result.and_then(|_| self.file.flush());
         if result.is_ok() && (sync || stop.is_some()) {
             result = self.file.get_ref().sync_data();
-            self.unsynced = false;
+            self.unsynced = None;
         }
         let outcome = result.map_err(|e| format!("journal write failed: {e}"));
         for ack in acks {
@@ -332,6 +363,7 @@ impl Writer {
             self.rotate();
         }
         self.collect();
+        self.count_bytes();
         match stop {
             Some(done) => {
                 let _ = done.send(());
@@ -341,8 +373,9 @@ impl Writer {
         }
     }
 
-    fn sync_if_needed(&mut self) {
-        if self.unsynced {
+    /// Syncs the `everysec` writes that wait for it.
+    fn sync(&mut self) {
+        if self.unsynced.take().is_some() {
             if let Err(err) = self
                 .file
                 .flush()
@@ -350,8 +383,13 @@ impl Writer {
             {
                 tracing::error!(cause = %err, "journal: fsync failed");
             }
-            self.unsynced = false;
         }
+    }
+
+    /// Publishes the bytes of the segments not deleted yet.
+    fn count_bytes(&self) {
+        let closed: u64 = self.closed.iter().map(|s| s.bytes).sum();
+        self.bytes.store(closed + self.written, Ordering::Relaxed);
     }
 
     /// Closes the current segment and starts the next.
@@ -368,7 +406,8 @@ impl Writer {
             .and_then(|_| self.file.get_ref().sync_data());
         match Writer::create(&self.dir, next, self.segment_size, Vec::new()) {
             Ok(fresh) => {
-                let old = std::mem::replace(&mut self.current, fresh.current);
+                let mut old = std::mem::replace(&mut self.current, fresh.current);
+                old.bytes = self.written;
                 self.closed.push(old);
                 self.file = fresh.file;
                 self.path = fresh.path;

@@ -108,11 +108,21 @@ impl Cached {
     }
 }
 
-/// Reads a cached value: `GET` for string rules, `HGETALL` for hash rules.
+/// Reads a cached value: `GET` for string rules, `HGETALL` for hash rules,
+/// queued to the backend before this returns; the future gives the value.
 /// `Ok(None)` is a miss; `Err` is the backend's error frame.
-pub(crate) async fn read(pool: &Pool, key: &[u8], hash: bool) -> Result<Option<Cached>, Frame> {
+pub(crate) fn read<'a>(
+    pool: &'a Pool,
+    key: &[u8],
+    hash: bool,
+) -> impl std::future::Future<Output = Result<Option<Cached>, Frame>> + 'a {
     let command: &[u8] = if hash { b"HGETALL" } else { b"GET" };
-    match call(pool, key, &[command, key]).await {
+    let sent = send(pool, key, &[command, key]);
+    async move { to_cached(sent.reply(pool).await, hash) }
+}
+
+fn to_cached(frame: Frame, hash: bool) -> Result<Option<Cached>, Frame> {
+    match frame {
         Frame::Bulk(v) => Ok(Some(Cached::String(v))),
         Frame::Null => Ok(None),
         Frame::Array(items) if hash => Ok((!items.is_empty()).then(|| Cached::Hash(pairs(items)))),

@@ -28,7 +28,7 @@ use tokio::time::Instant;
 use super::command::{Target, Write, WriteReply};
 use super::keyspace::{self, Cached, Sent};
 use super::store::{Change, Row};
-use super::{incr, Cache};
+use super::{Cache, Turn};
 use crate::config::{Rule, ValueColumns};
 use crate::proxy::pool::Pool;
 use crate::resp::Frame;
@@ -109,22 +109,30 @@ impl Reads {
     }
 }
 
-/// A cached key's value: from the backend, pending writes, or SQL.
-pub(crate) async fn value(cache: &Arc<Cache>, pool: &Arc<Pool>, target: &Target) -> Outcome {
+/// A cached key's value: from the backend, pending writes, or SQL. The
+/// session's next request may start once the backend read is queued.
+pub(crate) async fn value(
+    cache: &Arc<Cache>,
+    pool: &Arc<Pool>,
+    target: &Target,
+    turn: &mut Turn,
+) -> Outcome {
     let state = &cache.rules[target.rule];
     let hash = matches!(state.rule.value, ValueColumns::Hash(_));
-    if let Some(value) = keyspace::read(pool, &target.key, hash).await? {
-        incr(&cache.stats.hits);
+    let reading = keyspace::read(pool, &target.key, hash);
+    turn.pass();
+    if let Some(value) = reading.await? {
+        state.metrics.hits.incr();
         return Ok(Some(value));
     }
-    incr(&cache.stats.misses);
+    state.metrics.misses.incr();
     let overlay = state.pending.as_ref().and_then(|p| p.overlay(&target.key));
     if let Some(overlay) = &overlay {
         if overlay.complete(&state.rule) {
             return Ok(overlay.apply(&state.rule, None));
         }
     } else if state.reads.is_negative(&target.key) {
-        incr(&cache.stats.negative_hits);
+        state.metrics.negative_hits.incr();
         return Ok(None);
     }
     fetch(cache, pool, target).await
@@ -132,7 +140,8 @@ pub(crate) async fn value(cache: &Arc<Cache>, pool: &Arc<Pool>, target: &Target)
 
 /// Joins the key's flight, or leads a new one.
 async fn fetch(cache: &Arc<Cache>, pool: &Arc<Pool>, target: &Target) -> Outcome {
-    let reads = &cache.rules[target.rule].reads;
+    let state = &cache.rules[target.rule];
+    let reads = &state.reads;
     let (tx, rx) = watch::channel(None);
     let (id, mut result) = {
         let mut flights = reads.flights.lock();
@@ -156,7 +165,7 @@ async fn fetch(cache: &Arc<Cache>, pool: &Arc<Pool>, target: &Target) -> Outcome
         }
     };
     let Some(id) = id else {
-        incr(&cache.stats.coalesced);
+        state.metrics.coalesced.incr();
         return match result.wait_for(Option::is_some).await {
             Ok(outcome) => outcome.clone().unwrap_or(Ok(None)),
             Err(_) => Err(Frame::error("ERR shardcar: a concurrent cache fill failed")),
@@ -177,7 +186,7 @@ async fn lead(
 ) -> Outcome {
     let state = &cache.rules[target.rule];
     let rule = &state.rule;
-    incr(&cache.stats.sql_reads);
+    state.metrics.sql_reads.incr();
     let fetched = cache.store.fetch(rule, &target.captures).await;
     let row = match fetched {
         Ok(row) => row,
@@ -186,7 +195,7 @@ async fn lead(
             if flights.get(&target.key).is_some_and(|f| f.id == id) {
                 flights.remove(&target.key);
             }
-            return Err(cache.sql_error(rule, &err));
+            return Err(cache.sql_error(state, &err));
         }
     };
     let mut value = row.and_then(|row| from_row(rule, row));
@@ -209,7 +218,7 @@ async fn lead(
                 }
             }
         } else {
-            incr(&cache.stats.refills_discarded);
+            state.metrics.refills_discarded.incr();
             Vec::new()
         }
     };
@@ -245,12 +254,14 @@ pub(crate) fn from_row(rule: &Rule, row: Row) -> Option<Cached> {
     }
 }
 
-/// A write to a look-aside key: SQL first, then the cached value is dropped.
+/// A write to a look-aside key: SQL first, then the cached value is dropped;
+/// the session's next request may start once that is queued.
 pub(crate) async fn write_through(
     cache: &Arc<Cache>,
     pool: &Arc<Pool>,
     target: &Target,
     write: Write,
+    turn: &mut Turn,
 ) -> Frame {
     let state = &cache.rules[target.rule];
     let (change, reply) = match write {
@@ -272,12 +283,13 @@ pub(crate) async fn write_through(
         .await
     {
         Ok(n) => n,
-        Err(err) => return cache.sql_error(&state.rule, &err),
+        Err(err) => return cache.sql_error(state, &err),
     };
     let key = &target.key;
     let sent = state
         .reads
         .invalidate(key, || keyspace::send(pool, key, &[b"DEL", key]));
+    turn.pass();
     if let Frame::Error(e) = sent.reply(pool).await {
         tracing::warn!(rule = %state.rule.name, cause = %String::from_utf8_lossy(&e), "cache: SQL is written but the cached value could not be dropped; it stays until its TTL");
     }

@@ -14,7 +14,9 @@
 //! - `keyspace`: the cache's own commands to the backends.
 //!
 //! A pool's cache is built by [`Cache::start`] before the pool serves; the
-//! proxy session hands it requests with [`intercept`].
+//! proxy session hands it requests with [`intercept`]. Each rule counts what
+//! happens to it in a [`RuleMetrics`] (see `telemetry::cache`), which
+//! [`Cache::count`] sums.
 
 mod command;
 mod flush;
@@ -30,7 +32,6 @@ pub mod store;
 mod write_back;
 
 use parking_lot::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{oneshot, watch};
@@ -39,6 +40,7 @@ use tokio::task::JoinHandle;
 use crate::config::{CacheConfig, Database, Fsync, Policy, Rule};
 use crate::proxy::pool::Pool;
 use crate::resp::Frame;
+use crate::telemetry::cache::{journal_bytes, RuleMetrics, Tally, LEVELS_INTERVAL};
 use journal::{Journal, JournalError};
 pub use store::{Store, StoreError};
 
@@ -88,42 +90,13 @@ pub enum CacheError {
     },
 }
 
-/// Counters of one cache, for tests and metrics.
-#[derive(Debug, Default)]
-pub struct Stats {
-    /// Reads answered by the backend.
-    pub hits: AtomicU64,
-    /// Reads the backend could not answer.
-    pub misses: AtomicU64,
-    /// Rows fetched from SQL (one per coalesced miss).
-    pub sql_reads: AtomicU64,
-    /// Misses that waited for another client's fetch.
-    pub coalesced: AtomicU64,
-    /// Misses answered by a remembered "no row".
-    pub negative_hits: AtomicU64,
-    /// Fetched values not stored because a write came in meanwhile.
-    pub refills_discarded: AtomicU64,
-    /// Journaled writes applied to SQL.
-    pub flushed: AtomicU64,
-    /// Flush transactions committed.
-    pub flush_batches: AtomicU64,
-    /// Row changes those transactions made (fewer than `flushed` when upserts
-    /// of one key coalesce).
-    pub rows_flushed: AtomicU64,
-    /// Writes SQL refused, moved to the dead-letter table.
-    pub dead_letters: AtomicU64,
-}
-
-fn incr(counter: &AtomicU64) {
-    counter.fetch_add(1, Ordering::Relaxed);
-}
-
 /// One rule at run time.
 #[derive(Debug)]
 pub(crate) struct RuleState {
     pub(crate) rule: Rule,
     pub(crate) reads: look_aside::Reads,
     pub(crate) pending: Option<pending::Pending>,
+    pub(crate) metrics: RuleMetrics,
 }
 
 /// A pool's cache.
@@ -137,8 +110,6 @@ pub struct Cache {
     /// The next journal sequence. Held while a write-back write is queued to
     /// the journal and to the backend, so that both see writes in one order.
     order: Mutex<u64>,
-    /// Counters.
-    pub stats: Arc<Stats>,
     stop: watch::Sender<bool>,
     flushers: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -239,6 +210,7 @@ impl Cache {
                         .write_back
                         .as_ref()
                         .map(|_| pending::Pending::default()),
+                    metrics: RuleMetrics::new(pool, &rule.name),
                 })
             })
             .collect();
@@ -250,7 +222,6 @@ impl Cache {
             rules,
             journal: None,
             order: Mutex::new(1),
-            stats: Arc::new(Stats::default()),
             stop,
             flushers: Mutex::new(Vec::new()),
         };
@@ -261,10 +232,15 @@ impl Cache {
         Ok(cache)
     }
 
-    /// Starts the flushers (one per write-back rule). Called once the cache is
-    /// shared.
+    /// Starts the flushers (one per write-back rule) and, with a journal, the
+    /// task that exports the write-back levels. Called once the cache is shared.
     pub fn spawn_flushers(self: &Arc<Cache>) {
         let mut flushers = self.flushers.lock();
+        if self.journal.is_some() {
+            let cache = Arc::clone(self);
+            let stop = self.stop.subscribe();
+            flushers.push(tokio::spawn(cache.export_levels(stop)));
+        }
         for (i, state) in self.rules.iter().enumerate() {
             if state.pending.is_some() {
                 let cache = Arc::clone(self);
@@ -303,6 +279,33 @@ impl Cache {
             .sum()
     }
 
+    /// A counter summed over every rule: `pick` chooses it.
+    pub fn count(&self, pick: impl Fn(&RuleMetrics) -> &Tally) -> u64 {
+        self.rules.iter().map(|r| pick(&r.metrics).get()).sum()
+    }
+
+    /// Sets the pending writes, flush lag and journal size every
+    /// [`LEVELS_INTERVAL`] until `stop` is set.
+    async fn export_levels(self: Arc<Cache>, mut stop: watch::Receiver<bool>) {
+        let bytes = journal_bytes(&self.pool);
+        let mut tick = tokio::time::interval(LEVELS_INTERVAL);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => return,
+            }
+            for state in &self.rules {
+                if let Some(pending) = &state.pending {
+                    let (len, oldest) = pending.levels();
+                    state.metrics.set_levels(len, oldest);
+                }
+            }
+            if let Some(journal) = &self.journal {
+                bytes.set(journal.bytes() as f64);
+            }
+        }
+    }
+
     fn rule_for(&self, key: &[u8]) -> Option<(usize, Vec<bytes::Bytes>)> {
         self.rules.iter().enumerate().find_map(|(i, state)| {
             if !key.starts_with(state.rule.pattern.prefix()) {
@@ -327,10 +330,12 @@ impl Cache {
         }
     }
 
-    fn sql_error(&self, rule: &Rule, err: &StoreError) -> Frame {
+    /// Counts a failed statement of a client's request and words its reply.
+    fn sql_error(&self, state: &RuleState, err: &StoreError) -> Frame {
+        state.metrics.sql_failed(err);
         Frame::error(format!(
             "ERR shardcar: cache rule '{}' ({}): {err}",
-            rule.name, self.database
+            state.rule.name, self.database
         ))
     }
 }
@@ -354,11 +359,37 @@ fn log_durability(pool: &str, rules: &[Rule]) {
 #[cfg(test)]
 mod tests;
 
-/// A session's link to the cache: requests it hands over run in the order
-/// they came, each after the one before it finished.
+/// A session's link to the cache. Its requests start in the order they came
+/// and reach the backends (and the journal) in that order: each starts once the
+/// one before it has queued its backend commands. Reads may then overlap, so a
+/// pipelining client is not held to one round trip per request; a write also
+/// waits for the reads before it to finish, so none of them sees it.
 #[derive(Debug, Default)]
 pub struct SessionCache {
-    tail: Option<oneshot::Receiver<()>>,
+    /// Passed when the last request has queued its backend commands.
+    queued: Option<oneshot::Receiver<()>>,
+    /// Reads since the last write, until they finish.
+    reads: Vec<oneshot::Receiver<()>>,
+}
+
+/// A request's turn in its session: passing it (or dropping it) lets the
+/// next request start.
+#[derive(Debug, Default)]
+pub(crate) struct Turn(Option<oneshot::Sender<()>>);
+
+impl Turn {
+    /// Lets the next request start.
+    pub(crate) fn pass(&mut self) {
+        if let Some(next) = self.0.take() {
+            let _ = next.send(());
+        }
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        self.pass();
+    }
 }
 
 /// Takes the request if it touches a cached key: the reply arrives on the
@@ -383,14 +414,29 @@ pub fn intercept(
         let _ = reply.send(frame);
         return Some(rx);
     }
-    let (done, tail) = oneshot::channel();
-    let before = session.tail.replace(tail);
+    let (turn, queued) = oneshot::channel();
+    let before = session.queued.replace(queued);
+    // Reads that finished need no waiting for.
+    session
+        .reads
+        .retain_mut(|r| matches!(r.try_recv(), Err(oneshot::error::TryRecvError::Empty)));
+    let (done, finished) = oneshot::channel();
+    let reads = if op.reads() {
+        session.reads.push(finished);
+        Vec::new()
+    } else {
+        std::mem::take(&mut session.reads)
+    };
     let (pool, cache) = (Arc::clone(pool), Arc::clone(cache));
     tokio::spawn(async move {
+        let mut turn = Turn(Some(turn));
         if let Some(before) = before {
             let _ = before.await;
         }
-        let frame = command::run(&cache, &pool, op).await;
+        for read in reads {
+            let _ = read.await;
+        }
+        let frame = command::run(&cache, &pool, op, &mut turn).await;
         let _ = reply.send(frame);
         let _ = done.send(());
     });

@@ -6,6 +6,7 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use super::journal::Record;
 use super::keyspace::Cached;
@@ -69,7 +70,20 @@ impl Overlay {
 #[derive(Debug, Default)]
 struct Queue {
     records: VecDeque<(Record, Vec<(usize, Bytes)>)>,
+    /// When each of `records` was queued, in the same order (the flush lag).
+    queued: VecDeque<Instant>,
     overlay: HashMap<Bytes, Overlay>,
+}
+
+/// Whether a write found room in the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Room {
+    /// At once.
+    Free,
+    /// After waiting for a flush (`on_full: block`).
+    Waited,
+    /// No: the queue is full (`on_full: reject`).
+    Full,
 }
 
 /// A write-back rule's journaled writes not yet in SQL.
@@ -88,6 +102,12 @@ impl Pending {
         self.queue.lock().records.len()
     }
 
+    /// How many writes wait, and since when the oldest does.
+    pub(crate) fn levels(&self) -> (usize, Option<Instant>) {
+        let q = self.queue.lock();
+        (q.records.len(), q.queued.front().copied())
+    }
+
     pub(crate) fn overlay(&self, key: &Bytes) -> Option<Overlay> {
         self.queue.lock().overlay.get(key).cloned()
     }
@@ -99,6 +119,7 @@ impl Pending {
             .or_default()
             .add(record.seq, record.replace, &columns);
         q.records.push_back((record, columns));
+        q.queued.push_back(Instant::now());
         q.records.len()
     }
 
@@ -112,6 +133,7 @@ impl Pending {
         let mut q = self.queue.lock();
         while q.records.front().is_some_and(|(r, _)| r.seq <= seq) {
             q.records.pop_front();
+            q.queued.pop_front();
         }
         q.overlay.retain(|_, o| o.last_seq > seq);
         drop(q);
@@ -119,17 +141,19 @@ impl Pending {
     }
 
     /// Waits until there is room under `max`, or says it is full (`reject`).
-    pub(super) async fn make_room(&self, max: usize, on_full: OnFull) -> bool {
+    pub(super) async fn make_room(&self, max: usize, on_full: OnFull) -> Room {
+        let mut room = Room::Free;
         loop {
             let notified = self.room.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             if self.len() < max {
-                return true;
+                return room;
             }
             if on_full == OnFull::Reject {
-                return false;
+                return Room::Full;
             }
+            room = Room::Waited;
             notified.await;
         }
     }

@@ -7,12 +7,13 @@
 
 use bytes::Bytes;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use futures_util::future::try_join_all;
 use parking_lot::RwLock;
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::NoTls;
+use tokio_postgres::{NoTls, Statement};
 
 use super::sql::{self, Dialect, Guard};
 use super::store::{Batch, Change, Row, RuleProblem, Store, StoreError, StoreFuture, Write};
@@ -83,21 +84,6 @@ fn text_params(params: &[Option<Bytes>]) -> Result<Vec<Option<String>>, StoreErr
             }),
         })
         .collect()
-}
-
-async fn execute(
-    client: &impl GenericClient,
-    sql: &str,
-    params: &[Option<Bytes>],
-) -> Result<u64, StoreError> {
-    let values = text_params(params)?;
-    let types = vec![Type::TEXT; values.len()];
-    let stmt = client
-        .prepare_typed_cached(sql, &types)
-        .await
-        .map_err(|e| classify(&e))?;
-    let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-    client.execute(&stmt, &refs).await.map_err(|e| classify(&e))
 }
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS shardcar_flush_state (\
@@ -232,10 +218,7 @@ impl PgStore {
     /// The statements of `writes` (versioned), built with the known types.
     fn batch_statements(&self, rule: &Rule, writes: &[Write]) -> Vec<(String, Vec<Option<Bytes>>)> {
         let types = self.types.read();
-        writes
-            .iter()
-            .flat_map(|w| sql::statements(&Pg(&types), rule, w, Guard::Versioned))
-            .collect()
+        sql::batch(&Pg(&types), rule, writes)
     }
 
     fn high_water_statement(
@@ -255,19 +238,39 @@ impl PgStore {
         })
     }
 
-    /// Runs statements in one transaction.
+    /// Runs statements in one transaction, pipelined: each distinct statement
+    /// is prepared once, then all are sent without waiting for each answer
+    /// (the server runs them in order), so a batch of a thousand rows costs a
+    /// few round trips, not a thousand.
     async fn transaction(
         &self,
         statements: Vec<(String, Vec<Option<Bytes>>)>,
     ) -> Result<u64, StoreError> {
+        let values = statements
+            .iter()
+            .map(|(_, params)| text_params(params))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(|e| classify(&e))?;
-        let mut changed = 0;
+        let mut prepared: HashMap<&str, Statement> = HashMap::new();
         for (sql, params) in &statements {
-            changed += execute(&tx, sql, params).await?;
+            if !prepared.contains_key(sql.as_str()) {
+                let types = vec![Type::TEXT; params.len()];
+                let stmt = tx.prepare_typed_cached(sql, &types).await;
+                prepared.insert(sql, stmt.map_err(|e| classify(&e))?);
+            }
         }
+        let runs = statements.iter().zip(&values).map(|((sql, _), values)| {
+            let (tx, stmt) = (&tx, &prepared[sql.as_str()]);
+            async move {
+                let refs: Vec<&(dyn ToSql + Sync)> =
+                    values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+                tx.execute(stmt, &refs).await
+            }
+        });
+        let changed = try_join_all(runs).await.map_err(|e| classify(&e))?;
         tx.commit().await.map_err(|e| classify(&e))?;
-        Ok(changed)
+        Ok(changed.iter().sum())
     }
 }
 

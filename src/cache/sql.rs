@@ -74,9 +74,29 @@ pub(crate) fn delete(d: &dyn Dialect, rule: &Rule, guard: Guard) -> String {
     sql
 }
 
-/// The upsert of some value columns. Parameters: keys, the columns' values in
-/// `columns` order, then (versioned) the sequence.
-pub(crate) fn upsert(d: &dyn Dialect, rule: &Rule, columns: &[usize], guard: Guard) -> String {
+/// `(P1, P2…), (Pn+1…)…`: `rows` rows of parameters for `names`, numbered on.
+fn value_rows(d: &dyn Dialect, table: &str, names: &[&str], rows: usize) -> String {
+    let row = |r: usize| {
+        let params: Vec<String> = names
+            .iter()
+            .enumerate()
+            .map(|(i, c)| d.param(r * names.len() + i + 1, table, c))
+            .collect();
+        format!("({})", params.join(", "))
+    };
+    (0..rows).map(row).collect::<Vec<_>>().join(", ")
+}
+
+/// The upsert of some value columns in `rows` rows (of distinct keys). Each
+/// row's parameters: keys, the columns' values in `columns` order, then
+/// (versioned) the sequence.
+pub(crate) fn upsert(
+    d: &dyn Dialect,
+    rule: &Rule,
+    columns: &[usize],
+    guard: Guard,
+    rows: usize,
+) -> String {
     let values = rule.value.columns();
     let mut names: Vec<&str> = rule.key_columns().collect();
     names.extend(columns.iter().map(|&i| values[i].as_str()));
@@ -85,11 +105,6 @@ pub(crate) fn upsert(d: &dyn Dialect, rule: &Rule, columns: &[usize], guard: Gua
         _ => None,
     };
     names.extend(version);
-    let params: Vec<String> = names
-        .iter()
-        .enumerate()
-        .map(|(i, c)| d.param(i + 1, &rule.table, c))
-        .collect();
     let keys: Vec<String> = rule.key_columns().map(quote).collect();
     let mut updates: Vec<String> = names[rule.key.len()..]
         .iter()
@@ -99,14 +114,14 @@ pub(crate) fn upsert(d: &dyn Dialect, rule: &Rule, columns: &[usize], guard: Gua
         updates.push(format!("{0} = excluded.{0}", keys[0]));
     }
     let mut sql = format!(
-        "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}",
+        "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
         quote(&rule.table),
         names
             .iter()
             .map(|c| quote(c))
             .collect::<Vec<_>>()
             .join(", "),
-        params.join(", "),
+        value_rows(d, &rule.table, &names, rows),
         keys.join(", "),
         updates.join(", ")
     );
@@ -117,9 +132,9 @@ pub(crate) fn upsert(d: &dyn Dialect, rule: &Rule, columns: &[usize], guard: Gua
     sql
 }
 
-/// The INSERT of one appended row. Parameters: keys, every value column, then
-/// the sequence.
-pub(crate) fn append(d: &dyn Dialect, rule: &Rule) -> String {
+/// The INSERT of `rows` appended rows. Each row's parameters: keys, every
+/// value column, then the sequence.
+pub(crate) fn append(d: &dyn Dialect, rule: &Rule, rows: usize) -> String {
     let seq = rule
         .write_back
         .as_ref()
@@ -127,32 +142,39 @@ pub(crate) fn append(d: &dyn Dialect, rule: &Rule) -> String {
     let mut names: Vec<&str> = rule.key_columns().collect();
     names.extend(rule.value.columns().iter().map(String::as_str));
     names.push(seq);
-    let params: Vec<String> = names
-        .iter()
-        .enumerate()
-        .map(|(i, c)| d.param(i + 1, &rule.table, c))
-        .collect();
     format!(
-        "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO NOTHING",
+        "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO NOTHING",
         quote(&rule.table),
         names
             .iter()
             .map(|c| quote(c))
             .collect::<Vec<_>>()
             .join(", "),
-        params.join(", "),
+        value_rows(d, &rule.table, &names, rows),
         quote(seq)
     )
 }
 
-/// The parameters of one change, in statement order, as (statement, params)
-/// pairs: a replace is a delete and then an upsert.
-pub(crate) fn statements(
-    d: &dyn Dialect,
-    rule: &Rule,
-    write: &Write,
-    guard: Guard,
-) -> Vec<(String, Vec<Option<Bytes>>)> {
+/// What a statement does, apart from how many rows it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Shape {
+    Delete,
+    /// Upsert of these value columns.
+    Upsert(Vec<usize>),
+    Append,
+}
+
+fn text(d: &dyn Dialect, rule: &Rule, shape: &Shape, guard: Guard, rows: usize) -> String {
+    match shape {
+        Shape::Delete => delete(d, rule, guard),
+        Shape::Upsert(columns) => upsert(d, rule, columns, guard, rows),
+        Shape::Append => append(d, rule, rows),
+    }
+}
+
+/// The parameters of one change, in statement order, with each statement's
+/// shape: a replace is a delete and then an upsert.
+fn shaped(rule: &Rule, write: &Write, guard: Guard) -> Vec<(Shape, Vec<Option<Bytes>>)> {
     let keys: Vec<Option<Bytes>> = write.key.iter().cloned().map(Some).collect();
     let seq = Some(Bytes::from(write.seq.to_string()));
     let versioned = guard == Guard::Versioned;
@@ -173,13 +195,13 @@ pub(crate) fn statements(
                 .map(|(_, v)| v.clone())
         }));
         params.push(seq);
-        return vec![(append(d, rule), params)];
+        return vec![(Shape::Append, params)];
     }
     let mut out = Vec::new();
     let columns = match &write.change {
         Change::Set(columns) => columns,
         Change::Replace(columns) => {
-            out.push((delete(d, rule, guard), with_seq(keys.clone())));
+            out.push((Shape::Delete, with_seq(keys.clone())));
             columns
         }
     };
@@ -187,7 +209,60 @@ pub(crate) fn statements(
         let indexes: Vec<usize> = columns.iter().map(|(i, _)| *i).collect();
         let mut params = keys;
         params.extend(columns.iter().map(|(_, v)| Some(v.clone())));
-        out.push((upsert(d, rule, &indexes, guard), with_seq(params)));
+        out.push((Shape::Upsert(indexes), with_seq(params)));
+    }
+    out
+}
+
+/// The statements of one change, in order, as (statement, params) pairs.
+pub(crate) fn statements(
+    d: &dyn Dialect,
+    rule: &Rule,
+    write: &Write,
+    guard: Guard,
+) -> Vec<(String, Vec<Option<Bytes>>)> {
+    shaped(rule, write, guard)
+        .into_iter()
+        .map(|(shape, params)| (text(d, rule, &shape, guard, 1), params))
+        .collect()
+}
+
+/// Rows per multi-row statement, largest first: a batch is cut into these
+/// sizes, so each shape has at most four statement texts to prepare.
+const ROWS_PER_STATEMENT: [usize; 4] = [256, 32, 4, 1];
+
+/// A flush batch's statements (versioned): the deletes first, then the rows of
+/// each shape in multi-row INSERTs — one statement for up to 256 rows rather
+/// than one per row. An upsert batch holds one write per key (see `flush`),
+/// so moving a key's delete ahead of other keys' rows changes nothing.
+pub(crate) fn batch(
+    d: &dyn Dialect,
+    rule: &Rule,
+    writes: &[Write],
+) -> Vec<(String, Vec<Option<Bytes>>)> {
+    let guard = Guard::Versioned;
+    let mut out = Vec::new();
+    let mut shapes: Vec<(Shape, Vec<Vec<Option<Bytes>>>)> = Vec::new();
+    for (shape, params) in writes.iter().flat_map(|w| shaped(rule, w, guard)) {
+        if shape == Shape::Delete {
+            out.push((text(d, rule, &shape, guard, 1), params));
+        } else if let Some((_, rows)) = shapes.iter_mut().find(|(s, _)| *s == shape) {
+            rows.push(params);
+        } else {
+            shapes.push((shape, vec![params]));
+        }
+    }
+    for (shape, rows) in shapes {
+        let mut rest = &rows[..];
+        while !rest.is_empty() {
+            let n = ROWS_PER_STATEMENT
+                .into_iter()
+                .find(|&n| n <= rest.len())
+                .unwrap_or(1);
+            let (chunk, tail) = rest.split_at(n);
+            out.push((text(d, rule, &shape, guard, n), chunk.concat()));
+            rest = tail;
+        }
     }
     out
 }

@@ -245,10 +245,8 @@ fn unique_indexes(conn: &Connection, table: &str) -> Result<Vec<Vec<String>>, St
 }
 
 fn apply_writes(conn: &Connection, rule: &Rule, writes: &[Write]) -> Result<(), StoreError> {
-    for write in writes {
-        for (sql, params) in sql::statements(&Sqlite, rule, write, Guard::Versioned) {
-            execute(conn, &sql, &params)?;
-        }
+    for (sql, params) in sql::batch(&Sqlite, rule, writes) {
+        execute(conn, &sql, &params)?;
     }
     Ok(())
 }

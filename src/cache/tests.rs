@@ -2,14 +2,13 @@
 //! while a write commits and invalidates must not store the row it read.
 
 use bytes::Bytes;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 use super::command::{Target, Write, WriteReply};
 use super::store::{Batch, Change, Row, RuleProblem, Store, StoreFuture, Write as RowWrite};
-use super::{keyspace, look_aside, open_store, Cache};
+use super::{keyspace, look_aside, open_store, Cache, Turn};
 use crate::config::{Config, Rule};
 use crate::engine::{self, EngineConfig};
 use crate::proxy::pool::Pool;
@@ -72,7 +71,10 @@ async fn engine() -> std::net::SocketAddr {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(engine::run(
         listener,
-        EngineConfig::default(),
+        EngineConfig {
+            save: String::new(),
+            ..EngineConfig::default()
+        },
         std::future::pending::<()>(),
     ));
     addr
@@ -124,14 +126,23 @@ async fn a_fetch_overtaken_by_a_write_does_not_store_its_row() {
 
     let reader = {
         let (cache, pool) = (Arc::clone(&cache), Arc::clone(&pool));
-        tokio::spawn(async move { look_aside::value(&cache, &pool, &target("name:1")).await })
+        tokio::spawn(async move {
+            look_aside::value(&cache, &pool, &target("name:1"), &mut Turn::default()).await
+        })
     };
     held.read.notified().await; // the fetch has read "old" and is held
     let write = Write::Set {
         columns: vec![(0, Bytes::from("new"))],
         reply: WriteReply::Ok,
     };
-    let reply = look_aside::write_through(&cache, &pool, &target("name:1"), write).await;
+    let reply = look_aside::write_through(
+        &cache,
+        &pool,
+        &target("name:1"),
+        write,
+        &mut Turn::default(),
+    )
+    .await;
     assert_eq!(reply, Frame::ok());
     held.release.notify_one();
     let read = reader.await.unwrap().unwrap();
@@ -146,10 +157,12 @@ async fn a_fetch_overtaken_by_a_write_does_not_store_its_row() {
         Frame::Null,
         "but it is not cached"
     );
-    assert_eq!(cache.stats.refills_discarded.load(Ordering::Relaxed), 1);
+    assert_eq!(cache.count(|m| &m.refills_discarded), 1);
     let fresh = {
         let (cache, pool) = (Arc::clone(&cache), Arc::clone(&pool));
-        tokio::spawn(async move { look_aside::value(&cache, &pool, &target("name:1")).await })
+        tokio::spawn(async move {
+            look_aside::value(&cache, &pool, &target("name:1"), &mut Turn::default()).await
+        })
     };
     held.read.notified().await;
     held.release.notify_one();

@@ -26,18 +26,20 @@ use super::flush::flush_all;
 use super::journal::{self, Journal, Record};
 use super::keyspace::{self, Sent};
 use super::look_aside::jittered;
-use super::pending::Overlay;
-use super::{Cache, CacheError};
+use super::pending::{Overlay, Room};
+use super::{Cache, CacheError, Turn};
 use crate::config::{CacheConfig, Rule};
 use crate::proxy::pool::Pool;
 use crate::resp::Frame;
 
-/// A write to a write-back key.
+/// A write to a write-back key. The session's next request may start once
+/// it is queued to the journal and the backend, in that order for both.
 pub(crate) async fn write(
     cache: &Arc<Cache>,
     pool: &Arc<Pool>,
     target: &Target,
     op: WriteOp,
+    turn: &mut Turn,
 ) -> Frame {
     let state = &cache.rules[target.rule];
     let (Some(pending), Some(wb), Some(journal)) =
@@ -45,7 +47,12 @@ pub(crate) async fn write(
     else {
         return Frame::error("ERR shardcar: write-back is not running");
     };
-    if !pending.make_room(wb.max_pending, wb.on_full).await {
+    let room = pending.make_room(wb.max_pending, wb.on_full).await;
+    if room == Room::Waited {
+        state.metrics.full_blocked.incr();
+    }
+    if room == Room::Full {
+        state.metrics.full_rejected.incr();
         return Frame::error(format!(
             "BUSY shardcar: the write-back queue of cache rule '{}' is full ({} writes not yet in SQL); retry later",
             state.rule.name, wb.max_pending
@@ -77,6 +84,7 @@ pub(crate) async fn write(
         let len = pending.push(record, columns.clone());
         (ack, sent, len >= wb.batch_size)
     };
+    turn.pass();
     if full {
         pending.work.notify_one();
     }
@@ -85,7 +93,7 @@ pub(crate) async fn write(
         frames.push(s.reply(pool).await);
     }
     match ack.await {
-        Ok(Ok(())) => {}
+        Ok(Ok(())) => state.metrics.journaled.incr(),
         Ok(Err(e)) => return Frame::error(format!("ERR shardcar: {e}")),
         Err(_) => return Frame::error("ERR shardcar: the journal is closed"),
     }

@@ -247,6 +247,18 @@ pub fn commands() -> &'static [CommandSpec] {
     table::COMMANDS
 }
 
+/// Where a top-level command sits in [`commands`], for arrays kept per command.
+/// Found from the entry's address, without comparing names.
+pub fn position(spec: &'static CommandSpec) -> Option<usize> {
+    let table = table::COMMANDS;
+    let offset = (std::ptr::from_ref(spec) as usize).checked_sub(table.as_ptr() as usize)?;
+    let index = offset / std::mem::size_of::<CommandSpec>();
+    table
+        .get(index)
+        .is_some_and(|entry| std::ptr::eq(entry, spec))
+        .then_some(index)
+}
+
 /// The command called `name`, ignoring ASCII case. Does not allocate: the name is
 /// lowercased into a stack buffer and looked up in a hash map built once (every
 /// request goes through here, so it is a hash lookup, not a search).

@@ -527,3 +527,12 @@ fn command_getkeys() {
         ])])
     );
 }
+
+#[test]
+fn position_is_the_index_in_the_table_and_none_for_subcommands() {
+    for (index, spec) in commands().iter().enumerate() {
+        assert_eq!(position(spec), Some(index), "{}", spec.name);
+    }
+    let get = lookup_full(b"config|get").unwrap();
+    assert_eq!(position(get), None);
+}

@@ -58,6 +58,38 @@ pub enum ReplyMode {
 }
 
 impl Client {
+    /// A fresh client: database 0, RESP2, no subscriptions or transaction.
+    /// Messages pushed to it (pub/sub, MONITOR) go to `push`.
+    pub fn new(
+        id: u64,
+        authenticated: bool,
+        push: mpsc::UnboundedSender<Frame>,
+        handle: Arc<ClientHandle>,
+    ) -> Client {
+        Client {
+            id,
+            db: 0,
+            protocol: Protocol::Resp2,
+            authenticated,
+            multi: None,
+            multi_failed: false,
+            watched: Vec::new(),
+            channels: Vec::new(),
+            patterns: Vec::new(),
+            shard_channels: Vec::new(),
+            reply_mode: ReplyMode::On,
+            push,
+            handle,
+        }
+    }
+
+    /// A client with no connection behind it (the AOF loader, tests), already
+    /// authenticated; what is pushed to it is dropped.
+    pub fn detached(id: u64) -> Client {
+        let (push, _) = mpsc::unbounded_channel();
+        Client::new(id, true, push, Arc::new(ClientHandle::new(id, None, None)))
+    }
+
     /// True while subscribed to any channel, pattern or shard channel.
     pub fn is_subscribed(&self) -> bool {
         !self.channels.is_empty() || !self.patterns.is_empty() || !self.shard_channels.is_empty()

@@ -24,14 +24,33 @@ pub struct EngineConfig {
     pub timeout: u64,
     /// Working directory for persistence files.
     pub dir: String,
-    /// Snapshot schedule ("3600 1 300 100"); persistence is not active yet.
+    /// Snapshot schedule: "<seconds> <changes>" pairs ("3600 1 300 100"); "" = none.
     pub save: String,
-    /// RDB file name.
+    /// RDB file name (a name, not a path: it lives in `dir`).
     pub dbfilename: String,
-    /// Append-only file on/off; not active yet.
+    /// LZF-compress long strings in RDB files.
+    pub rdbcompression: bool,
+    /// Write (and verify on load) the RDB checksum.
+    pub rdbchecksum: bool,
+    /// Refuse writes (MISCONF) after a failed background save, while save points are set.
+    pub stop_writes_on_bgsave_error: bool,
+    /// Append-only file on/off.
     pub appendonly: bool,
     /// AOF fsync policy: always, everysec or no.
     pub appendfsync: String,
+    /// Base name of the AOF files.
+    pub appendfilename: String,
+    /// Directory of the AOF files, inside `dir`.
+    pub appenddirname: String,
+    /// Rewrite the AOF when it grew by this percentage over its size after
+    /// the last rewrite; 0 = never automatically.
+    pub auto_aof_rewrite_percentage: u64,
+    /// ... and is at least this large.
+    pub auto_aof_rewrite_min_size: u64,
+    /// Load an AOF whose tail is cut off, dropping the incomplete command.
+    pub aof_load_truncated: bool,
+    /// Write the rewritten base as an RDB snapshot rather than commands.
+    pub aof_use_rdb_preamble: bool,
     /// Memory limit in bytes; 0 = none.
     pub maxmemory: u64,
     /// What to evict past maxmemory.
@@ -78,8 +97,17 @@ impl Default for EngineConfig {
             dir: ".".into(),
             save: "3600 1 300 100 60 10000".into(),
             dbfilename: "dump.rdb".into(),
+            rdbcompression: true,
+            rdbchecksum: true,
+            stop_writes_on_bgsave_error: true,
             appendonly: false,
             appendfsync: "everysec".into(),
+            appendfilename: "appendonly.aof".into(),
+            appenddirname: "appendonlydir".into(),
+            auto_aof_rewrite_percentage: 100,
+            auto_aof_rewrite_min_size: 64 * 1024 * 1024,
+            aof_load_truncated: true,
+            aof_use_rdb_preamble: true,
             maxmemory: 0,
             maxmemory_policy: "noeviction".into(),
             maxmemory_samples: 5,
@@ -171,10 +199,19 @@ params! {
     "maxclients" => maxclients: Count;
     "timeout" => timeout: Num;
     "dir" => dir: Text;
-    "save" => save: Text, inactive;
-    "dbfilename" => dbfilename: Text, inactive;
-    "appendonly" => appendonly: YesNo, inactive;
-    "appendfsync" => appendfsync: Fsync, inactive;
+    "save" => save: SavePoints;
+    "dbfilename" => dbfilename: FileName;
+    "rdbcompression" => rdbcompression: YesNo;
+    "rdbchecksum" => rdbchecksum: YesNo;
+    "stop-writes-on-bgsave-error" => stop_writes_on_bgsave_error: YesNo;
+    "appendonly" => appendonly: YesNo, immutable;
+    "appendfsync" => appendfsync: Fsync;
+    "appendfilename" => appendfilename: FileName, immutable;
+    "appenddirname" => appenddirname: FileName, immutable;
+    "auto-aof-rewrite-percentage" => auto_aof_rewrite_percentage: Num;
+    "auto-aof-rewrite-min-size" => auto_aof_rewrite_min_size: Memory;
+    "aof-load-truncated" => aof_load_truncated: YesNo;
+    "aof-use-rdb-preamble" => aof_use_rdb_preamble: YesNo;
     "maxmemory" => maxmemory: Memory;
     "maxmemory-policy" => maxmemory_policy: Policy;
     "maxmemory-samples" => maxmemory_samples: Num;
@@ -358,6 +395,52 @@ impl Kind<String> for Text {
     }
 }
 
+struct SavePoints;
+impl Kind<String> for SavePoints {
+    fn parse(text: &str) -> Result<String, String> {
+        parse_save_points(text)?;
+        Ok(text.split_whitespace().collect::<Vec<_>>().join(" "))
+    }
+    fn show(value: &String) -> String {
+        value.clone()
+    }
+}
+
+/// The `save` option as (seconds, changes) pairs: snapshot when at least
+/// `changes` writes happened within `seconds`.
+///
+/// # Errors
+/// An odd number of words, or one that is not a non-negative integer.
+pub fn parse_save_points(text: &str) -> Result<Vec<(u64, u64)>, String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.len() % 2 != 0 {
+        return Err("save points come in <seconds> <changes> pairs".into());
+    }
+    words
+        .chunks_exact(2)
+        .map(|pair| match (pair[0].parse(), pair[1].parse()) {
+            (Ok(secs), Ok(changes)) => Ok((secs, changes)),
+            _ => Err(format!(
+                "'{} {}' is not a pair of integers",
+                pair[0], pair[1]
+            )),
+        })
+        .collect()
+}
+
+struct FileName;
+impl Kind<String> for FileName {
+    fn parse(text: &str) -> Result<String, String> {
+        if text.is_empty() || text.contains('/') || text == "." || text == ".." {
+            return Err("can't be a path, just a filename".into());
+        }
+        Ok(text.to_string())
+    }
+    fn show(value: &String) -> String {
+        value.clone()
+    }
+}
+
 struct Words;
 impl Kind<Vec<String>> for Words {
     fn parse(text: &str) -> Result<Vec<String>, String> {
@@ -534,7 +617,7 @@ mod tests {
         assert_eq!(cfg.save, "900 1 300 10");
         assert_eq!(cfg.maxmemory, 100 * 1024 * 1024);
         assert!(cfg.appendonly);
-        assert_eq!(cfg.inactive_options_in_use(), vec!["save", "appendonly"]);
+        assert!(cfg.inactive_options_in_use().is_empty());
     }
 
     #[test]
@@ -570,6 +653,21 @@ mod tests {
         assert_eq!(cfg.maxmemory_policy, "allkeys-lru");
         assert_eq!(cfg.save, "");
         assert_eq!(cfg.hash_max_listpack_entries, 64);
+    }
+
+    #[test]
+    fn save_points_and_file_names_are_checked() {
+        assert_eq!(
+            parse_save_points("900 1  300 10"),
+            Ok(vec![(900, 1), (300, 10)])
+        );
+        assert_eq!(parse_save_points(""), Ok(vec![]));
+        for bad in ["900", "900 x", "-1 5"] {
+            let err = EngineConfig::from_args(&args(&["--save", bad])).unwrap_err();
+            assert!(err.to_string().contains("'save'"), "{err}");
+        }
+        let err = EngineConfig::from_args(&args(&["--dbfilename", "a/b.rdb"])).unwrap_err();
+        assert!(err.to_string().contains("just a filename"), "{err}");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
-use super::client::{Client, ClientHandle, ReplyMode};
+use super::client::{Client, ClientHandle};
 use super::cmd::{Action, Ctx};
 use super::keyspace::Waiter;
 use super::pubsub::push_size;
@@ -51,21 +51,7 @@ pub(super) async fn serve(
         };
         (limits, cfg.requirepass.is_empty())
     };
-    let client = Client {
-        id,
-        db: 0,
-        protocol: Protocol::Resp2,
-        authenticated,
-        multi: None,
-        multi_failed: false,
-        watched: Vec::new(),
-        channels: Vec::new(),
-        patterns: Vec::new(),
-        shard_channels: Vec::new(),
-        reply_mode: ReplyMode::On,
-        push,
-        handle,
-    };
+    let client = Client::new(id, authenticated, push, handle);
     let mut conn = Connection {
         socket,
         shared: Arc::clone(&shared),
@@ -174,8 +160,11 @@ impl Connection {
     async fn execute(&mut self, requests: Vec<Request>) -> io::Result<Next> {
         let mut rest = requests.as_slice();
         while !rest.is_empty() {
-            let (done, action) = self.execute_locked(rest);
+            let (done, action, logged) = self.execute_locked(rest);
             rest = &rest[done..];
+            if let Some(offset) = logged {
+                self.wait_durable(offset).await?;
+            }
             match action {
                 None => {}
                 Some(Action::Close | Action::Disconnect) => return Ok(Next::Close),
@@ -194,9 +183,19 @@ impl Connection {
         Ok(Next::Continue)
     }
 
+    /// Under `appendfsync always`: no reply goes out before the fsync that
+    /// covers the writes it acknowledges. If that fails, the connection closes
+    /// unanswered: the client must not take the writes for durable.
+    async fn wait_durable(&self, offset: u64) -> io::Result<()> {
+        self.shared.aof.durable(offset).await.map_err(|err| {
+            io::Error::other(format!("closed unanswered: the AOF fsync failed: {err}"))
+        })
+    }
+
     /// Runs requests under the lock until one asks for an action; returns how
-    /// many ran and the action.
-    fn execute_locked(&mut self, requests: &[Request]) -> (usize, Option<Action>) {
+    /// many ran, the action, and under `appendfsync always` the AOF offset their
+    /// writes end at.
+    fn execute_locked(&mut self, requests: &[Request]) -> (usize, Option<Action>, Option<u64>) {
         let shared = Arc::clone(&self.shared);
         let mut ks = shared.ks.lock();
         let mut cx = Ctx::new(&mut ks, &mut self.client, &shared, 0);
@@ -237,13 +236,15 @@ impl Connection {
                     _ if muted => {}
                     _ => resp::encode(&reply, cx.client.protocol, &mut self.wbuf),
                 }
-                return (i + 1, Some(action));
+                let logged = shared.aof.submit(&mut cx.ks.aof);
+                return (i + 1, Some(action), logged);
             }
             if !muted {
                 resp::encode(&reply, cx.client.protocol, &mut self.wbuf);
             }
         }
-        (requests.len(), None)
+        let logged = shared.aof.submit(&mut cx.ks.aof);
+        (requests.len(), None, logged)
     }
 
     /// Waits until the command that blocked (its waiter registered by
@@ -270,7 +271,18 @@ impl Connection {
             }
         };
         let reply = match outcome {
-            Some(reply) => reply,
+            Some(reply) => {
+                // Served by another client's write, whose batch (our pop
+                // included) was submitted before it released the lock.
+                let logged = {
+                    let _ks = self.shared.ks.lock();
+                    self.shared.aof.pending_always()
+                };
+                if let Some(offset) = logged {
+                    self.wait_durable(offset).await?;
+                }
+                reply
+            }
             None => {
                 // Timed out, unless it was served just before we took the lock.
                 let gone = self.shared.ks.lock().blocked.unblock(id).is_none();

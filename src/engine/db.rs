@@ -17,12 +17,17 @@
 //! and a 4-byte store), while the introspection paths (`contains`, `entry`,
 //! `expiry`, `peek`, `scan`, `iter`) leave it alone, as Redis's `LOOKUP_NOTOUCH`
 //! does for EXISTS, TYPE, TTL and OBJECT.
+//!
+//! Every change to an existing entry passes through `before_change`, and every new
+//! entry through `alloc_slot`: while a snapshot runs ([`Frozen`]), those two hooks
+//! are what keep its view at the instant it started.
 
 use bytes::Bytes;
 use hashbrown::HashTable;
 use rand::Rng;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::persist::snapshot::Frozen;
 use super::value::Value;
 
 /// Milliseconds since the Unix epoch.
@@ -62,6 +67,8 @@ pub struct Db {
     /// Wall-clock time of creation: access times count whole seconds from here,
     /// so they fit in 4 bytes for 136 years of uptime.
     clock_base: UnixMs,
+    /// A running snapshot's bookkeeping (see `persist::snapshot`), if any.
+    frozen: Option<Box<Frozen>>,
 }
 
 impl Default for Db {
@@ -77,6 +84,7 @@ impl Default for Db {
             hasher: ahash::RandomState::new(),
             expired: Vec::new(),
             clock_base,
+            frozen: None,
         }
     }
 }
@@ -168,12 +176,14 @@ impl Db {
     /// The live value of `key`, for modification in place; counts as an access.
     pub fn get_mut(&mut self, key: &[u8], now: UnixMs) -> Option<&mut Value> {
         let pos = self.accessed_position(key, now)?;
+        self.before_change(pos);
         Some(&mut self.slot_mut(pos).entry.value)
     }
 
     /// The live entry of `key` (value and metadata); counts as an access.
     pub fn entry_mut(&mut self, key: &[u8], now: UnixMs) -> Option<&mut Entry> {
         let pos = self.accessed_position(key, now)?;
+        self.before_change(pos);
         Some(&mut self.slot_mut(pos).entry)
     }
 
@@ -217,6 +227,7 @@ impl Db {
         now: UnixMs,
     ) -> Option<Value> {
         if let Some(pos) = self.accessed_position(&key, now) {
+            self.before_change(pos);
             let old = std::mem::replace(&mut self.slot_mut(pos).entry.value, value);
             self.set_expiry_at(pos, expire_at);
             return Some(old);
@@ -248,6 +259,14 @@ impl Db {
     }
 
     fn alloc_slot(&mut self, slot: Slot) -> u32 {
+        let pos = self.place_slot(slot);
+        if let Some(frozen) = self.frozen.as_deref_mut() {
+            frozen.born(pos);
+        }
+        pos
+    }
+
+    fn place_slot(&mut self, slot: Slot) -> u32 {
         match self.free.pop() {
             Some(pos) => {
                 self.slots[pos as usize] = Some(slot);
@@ -267,6 +286,7 @@ impl Db {
     }
 
     fn remove_at(&mut self, pos: u32) -> (Bytes, Value) {
+        self.before_change(pos);
         self.set_expiry_at(pos, None);
         let hash = self.hash(slot_key(&self.slots, pos));
         if let Ok(found) = self.index.find_entry(hash, |&p| p == pos) {
@@ -312,6 +332,7 @@ impl Db {
     }
 
     fn set_expiry_at(&mut self, pos: u32, at: Option<UnixMs>) {
+        self.before_change(pos);
         let was_volatile = self.slot(pos).entry.expire_at.is_some();
         match (was_volatile, at) {
             (false, Some(_)) => {
@@ -425,9 +446,58 @@ impl Db {
     }
 
     /// Removes everything, returning the old contents so the caller can drop them
-    /// off the command path (FLUSHDB ASYNC, large UNLINK).
+    /// off the command path (FLUSHDB ASYNC, large UNLINK). A running snapshot
+    /// moves the entries it has yet to write out of them first, so the returned
+    /// database is only good for dropping.
     pub fn take(&mut self) -> Db {
-        std::mem::take(self)
+        let mut old = std::mem::take(self);
+        if let Some(mut frozen) = old.frozen.take() {
+            let slots = &mut old.slots;
+            frozen.flushed(|pos| {
+                slots
+                    .get_mut(pos as usize)?
+                    .take()
+                    .map(|s| (s.key, s.entry))
+            });
+            old.index.clear();
+            old.volatile.clear();
+            self.frozen = Some(frozen);
+        }
+        old
+    }
+
+    /// Before the entry at `pos` changes: a running snapshot that has yet to
+    /// write it keeps a copy of its current state.
+    fn before_change(&mut self, pos: u32) {
+        if let Some(frozen) = self.frozen.as_deref_mut() {
+            if frozen.wants(pos) {
+                let slot = self.slots[pos as usize]
+                    .as_ref()
+                    .expect("changed slot is occupied");
+                frozen.preserve(pos, &slot.key, &slot.entry);
+            }
+        }
+    }
+
+    /// The snapshot bookkeeping slot, for `persist::snapshot`.
+    pub(crate) fn frozen_mut(&mut self) -> &mut Option<Box<Frozen>> {
+        &mut self.frozen
+    }
+
+    /// The snapshot bookkeeping, if a snapshot runs.
+    pub(crate) fn frozen(&self) -> Option<&Frozen> {
+        self.frozen.as_deref()
+    }
+
+    /// The key and entry at slab position `pos`, if occupied (expired or not).
+    pub(crate) fn slot_at(&self, pos: u32) -> Option<(&Bytes, &Entry)> {
+        let slot = self.slots.get(pos as usize)?.as_ref()?;
+        Some((&slot.key, &slot.entry))
+    }
+
+    /// Number of slab positions, occupied or not.
+    pub(crate) fn slab_len(&self) -> u32 {
+        self.slots.len() as u32
     }
 }
 

@@ -194,6 +194,7 @@ fn evict(ks: &mut Keyspace, db: usize, key: &Bytes, now: UnixMs) -> Option<u64> 
     let bytes = memory::key_usage(key, &value, 5) as u64;
     drop(value);
     memory::note_freed(bytes);
+    ks.aof.delete(db, key);
     ks.touch(db, key);
     ks.stats.evicted_keys += 1;
     Some(bytes)

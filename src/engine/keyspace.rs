@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use tokio::sync::oneshot;
 
 use super::db::Db;
+use super::persist::aof::Feed;
 use super::value::EncodingLimits;
 use crate::resp::Frame;
 
@@ -31,6 +32,8 @@ pub struct Keyspace {
     pub stats: Stats,
     /// Modifications since the last save (INFO rdb_changes_since_last_save).
     pub dirty: u64,
+    /// Writes to append to the AOF, in execution order.
+    pub aof: Feed,
 }
 
 impl Keyspace {
@@ -43,6 +46,7 @@ impl Keyspace {
             blocked: Blocked::default(),
             stats: Stats::default(),
             dirty: 0,
+            aof: Feed::default(),
         }
     }
 
@@ -66,6 +70,7 @@ impl Keyspace {
                 continue;
             }
             for key in self.dbs[db].take_expired() {
+                self.aof.delete(db, &key);
                 self.touch(db, &key);
                 count += 1;
             }

@@ -30,6 +30,7 @@ pub mod glob;
 pub mod keyspace;
 pub mod memory;
 pub mod meter;
+pub mod persist;
 pub mod pubsub;
 pub mod server;
 pub mod session;

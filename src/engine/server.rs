@@ -16,6 +16,8 @@ use super::conn;
 use super::db::UnixMs;
 use super::keyspace::Keyspace;
 use super::meter::{self, Meter};
+use super::persist::aof::{self, Aof};
+use super::persist::{self, Persistence};
 use super::pubsub::PubSub;
 use super::slowlog::SlowLog;
 use crate::resp::Frame;
@@ -61,14 +63,18 @@ pub struct Shared {
     pub maxmemory: AtomicU64,
     /// `slowlog-log-slower-than`, mirrored for the same reason.
     pub slowlog_threshold: AtomicI64,
-    /// Unix time of the last save (LASTSAVE): the start, until persistence exists.
+    /// Unix time of the last successful save (LASTSAVE), or of the start.
     pub lastsave: AtomicU64,
+    /// Snapshot state: BGSAVE progress, last status, the saver's queue.
+    pub persist: Persistence,
     /// A random id of this run (INFO run_id).
     pub run_id: String,
     /// Notified by SHUTDOWN: the accept loop stops.
     pub shutdown: Notify,
     /// Error replies by their code (`ERR`, `WRONGTYPE`…) for INFO errorstats.
     pub errors: Mutex<BTreeMap<String, u64>>,
+    /// The append-only file (off unless appendonly yes).
+    pub aof: Aof,
 }
 
 impl Shared {
@@ -87,9 +93,11 @@ impl Shared {
             maxmemory: AtomicU64::new(cfg.maxmemory),
             slowlog_threshold: AtomicI64::new(cfg.slowlog_log_slower_than),
             lastsave: AtomicU64::new(started_unix),
+            persist: Persistence::default(),
             run_id: random_run_id(),
             shutdown: Notify::new(),
             errors: Mutex::new(BTreeMap::new()),
+            aof: Aof::default(),
             config: RwLock::new(cfg),
             clients: Registry::default(),
             pubsub: Mutex::new(PubSub::default()),
@@ -131,7 +139,21 @@ pub async fn run(
     cfg: EngineConfig,
     shutdown: impl Future,
 ) -> crate::Result<()> {
-    serve(listener, Arc::new(Shared::new(cfg)), shutdown).await
+    serve(listener, open(cfg)?, shutdown).await
+}
+
+/// State for `cfg` with the persisted data loaded, as a server starts.
+///
+/// # Errors
+/// The snapshot exists but cannot be loaded: the engine must not start empty.
+pub fn open(cfg: EngineConfig) -> crate::Result<Arc<Shared>> {
+    let shared = Arc::new(Shared::new(cfg));
+    // The AOF, when on and present, is the whole data set (loaded by
+    // `aof::start`); the snapshot otherwise.
+    if !aof::present(&shared.config.read()) {
+        persist::file::load_at_start(&shared)?;
+    }
+    Ok(shared)
 }
 
 /// [`run`] with state made by the caller, who may read it meanwhile (the
@@ -147,15 +169,29 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         shared.port.store(u64::from(addr.port()), Ordering::Relaxed);
     }
+    aof::start(&shared)?;
+    let aof_cron = tokio::spawn(aof::cron(Arc::clone(&shared)));
     let expiry = tokio::spawn(active_expiry(Arc::clone(&shared)));
     let meter = tokio::spawn(meter::run(Arc::clone(&shared)));
-    tokio::select! {
-        result = accept_loop(&listener, &shared) => result?,
-        _ = shutdown => info!("engine shutting down"),
-        _ = shared.shutdown.notified() => info!("engine shutting down (SHUTDOWN)"),
-    }
+    let saver = tokio::spawn(persist::saver::run(Arc::clone(&shared)));
+    let signalled = tokio::select! {
+        result = accept_loop(&listener, &shared) => result.map(|()| false)?,
+        _ = shutdown => true,
+        _ = shared.shutdown.notified() => false,
+    };
+    info!(signalled, "engine shutting down");
     expiry.abort();
     meter.abort();
+    saver.abort();
+    aof_cron.abort();
+    // SHUTDOWN saved already; a signal saves here when save points are set.
+    if signalled && persist::saver::has_save_points(&shared) {
+        let mut ks = shared.ks.lock();
+        if let Err(err) = persist::saver::save_for_shutdown(&mut ks, &shared) {
+            error!(cause = %err, "the final save failed");
+        }
+    }
+    shared.aof.stop().await;
     Ok(())
 }
 
@@ -214,6 +250,7 @@ async fn active_expiry(shared: Arc<Shared>) {
                 let mut ks = shared.ks.lock();
                 let (sampled, expired) = ks.dbs[db].expire_sample(SAMPLES, now_ms());
                 ks.settle_expired();
+                shared.aof.submit(&mut ks.aof);
                 drop(ks);
                 if sampled == 0 || expired * 4 <= sampled || started.elapsed() > budget {
                     break;

@@ -82,6 +82,15 @@ fn admit(cx: &mut Ctx<'_>, args: &[Bytes]) -> Result<cmd::Command, Rejection> {
         return Err((Some(spec), CmdError::msg("NOAUTH Authentication required.")));
     }
     super::eviction::admit(cx, spec).map_err(|err| (Some(spec), err))?;
+    if refused_for_misconf(cx, spec) {
+        return Err((Some(spec), CmdError::msg(crate::engine::persist::MISCONF)));
+    }
+    if spec.flags.contains(command::flags::Flags::WRITE) {
+        if let Some(err) = cx.shared.aof.write_error() {
+            let text = format!("MISCONF Errors writing to the AOF file: {err}");
+            return Err((Some(spec), CmdError::msg(text)));
+        }
+    }
     if cx.client.protocol == Protocol::Resp2
         && cx.client.is_subscribed()
         && !SUBSCRIBED.contains(&spec.name)
@@ -93,6 +102,26 @@ fn admit(cx: &mut Ctx<'_>, args: &[Bytes]) -> Result<cmd::Command, Rejection> {
         return Err((Some(spec), CmdError::msg(text)));
     }
     Ok(command)
+}
+
+/// After a failed background save, Redis refuses writes (and PING, so health
+/// checks notice) until a save succeeds.
+fn refused_for_misconf(cx: &Ctx<'_>, spec: &command::CommandSpec) -> bool {
+    let persist = &cx.shared.persist;
+    if persist
+        .last_bgsave_ok
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        return false;
+    }
+    let write = |s: &command::CommandSpec| s.flags.contains(command::Flags::WRITE);
+    let writes = match &cx.client.multi {
+        Some(queue) if spec.name == "exec" => queue.iter().any(|args| {
+            cmd::lookup(&args[0]).is_some_and(|c| write(cmd::effective_spec(c.spec, args)))
+        }),
+        _ => write(spec) || spec.name == "ping",
+    };
+    writes && persist.refuses_writes(&cx.shared.config.read())
 }
 
 fn unknown_subcommand(container: &command::CommandSpec, sub: &[u8]) -> CmdError {

@@ -25,6 +25,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 
 pub use super::connect::{connect, encode_command};
 use super::stats::{self, ServerStats};
+use super::stream::{ReadHalf, WriteHalf};
 use crate::resp::{Decoder, Frame};
 use crate::telemetry::proxy::{Pipelined, ServerMetrics};
 
@@ -87,7 +88,7 @@ pub struct Job {
 /// How to open and prepare a connection.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
-    /// `host:port` to connect to.
+    /// `host:port` to connect to, or a unix socket's path.
     pub addr: String,
     /// Password for AUTH after connecting (`redis_auth`).
     pub auth: Option<String>,
@@ -297,7 +298,7 @@ fn fail_queue(queue: &mut mpsc::UnboundedReceiver<Job>, err: &BackendError) {
 }
 
 async fn write_loop(
-    mut writer: tokio::net::tcp::OwnedWriteHalf,
+    mut writer: WriteHalf,
     queue: &mut mpsc::UnboundedReceiver<Job>,
     slots: mpsc::UnboundedSender<Slot>,
     metrics: &Arc<ServerMetrics>,
@@ -329,7 +330,7 @@ async fn write_loop(
 /// channel to `waiting` as they come; once the channel is closed (the link was
 /// dropped) and nothing is owed, the connection is done.
 async fn read_loop(
-    mut reader: tokio::net::tcp::OwnedReadHalf,
+    mut reader: ReadHalf,
     slots: &mut mpsc::UnboundedReceiver<Slot>,
     waiting: &mut VecDeque<Slot>,
     counters: &ServerStats,

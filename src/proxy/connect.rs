@@ -1,22 +1,22 @@
-//! Opening a server connection before it carries requests: TCP with the pool's
-//! connect timeout and keepalive, then twemproxy's AUTH and SELECT; and the two
+//! Opening a server connection before it carries requests: TCP (or a unix
+//! socket) with the pool's connect timeout and keepalive, then twemproxy's AUTH and SELECT; and the two
 //! small RESP helpers that talk to a server outside the pipelined loop (writing a
 //! command, reading one reply). Shared by the pool's links ([`super::backend`])
 //! and subscriber connections ([`super::subscriber`]).
 
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use super::backend::{BackendError, Endpoint};
+use super::stream::Stream;
 use crate::resp::{Decoder, Frame};
 
 /// Opens a connection to `endpoint`, AUTHed and SELECTed as the pool says.
 ///
 /// # Errors
 /// Connecting failed, timed out, or the server refused the handshake.
-pub async fn connect(endpoint: &Endpoint) -> Result<TcpStream, BackendError> {
-    let connecting = TcpStream::connect(&endpoint.addr);
+pub async fn connect(endpoint: &Endpoint) -> Result<Stream, BackendError> {
+    let connecting = Stream::connect(&endpoint.addr);
     let socket = match endpoint.connect_timeout {
         Some(limit) => tokio::time::timeout(limit, connecting)
             .await
@@ -24,15 +24,12 @@ pub async fn connect(endpoint: &Endpoint) -> Result<TcpStream, BackendError> {
         None => connecting.await,
     }
     .map_err(|e| BackendError::from_io(&e))?;
-    let _ = socket.set_nodelay(true);
-    if endpoint.keepalive {
-        let _ = socket2::SockRef::from(&socket).set_keepalive(true);
-    }
+    socket.tune(endpoint.keepalive);
     handshake(socket, endpoint).await
 }
 
 /// AUTH and SELECT, as twemproxy sends them on every new server connection.
-async fn handshake(mut socket: TcpStream, endpoint: &Endpoint) -> Result<TcpStream, BackendError> {
+async fn handshake(mut socket: Stream, endpoint: &Endpoint) -> Result<Stream, BackendError> {
     let mut commands: Vec<Vec<&[u8]>> = Vec::new();
     if let Some(password) = &endpoint.auth {
         commands.push(vec![b"AUTH", password.as_bytes()]);
@@ -72,7 +69,7 @@ async fn handshake(mut socket: TcpStream, endpoint: &Endpoint) -> Result<TcpStre
 /// # Errors
 /// The connection broke or the bytes are not RESP.
 pub async fn read_frame(
-    socket: &mut TcpStream,
+    socket: &mut Stream,
     decoder: &mut Decoder,
     buf: &mut BytesMut,
 ) -> Result<Frame, BackendError> {

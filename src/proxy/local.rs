@@ -285,7 +285,7 @@ fn info(client: &Client, args: &[Bytes]) -> Frame {
             pool.cfg.distribution,
             pool.servers.len(),
             pool.stats.client_connections.load(Ordering::Relaxed),
-            pool.ejects.load(Ordering::Relaxed),
+            pool.stats.server_ejects.load(Ordering::Relaxed),
             pool.stats.forward_error.load(Ordering::Relaxed),
             pool.stats.fragments.load(Ordering::Relaxed),
         );

@@ -1,6 +1,13 @@
 //! A pool at run time: its servers, their connections and health, and the ring
 //! over the live ones.
 //!
+//! A `Pool` is one snapshot of a pool's configuration, immutable but for health:
+//! a reload builds a new one ([`Pool::next`]) and swaps it in with the rest of
+//! the routing state (see [`super::reload`]). What must outlive a snapshot is
+//! shared with its successor rather than copied: the servers that stay (their
+//! connections, health and counters, matched by name, address and connection
+//! settings), the pool's counters and metrics, its clients and its cache.
+//!
 //! The ring is derived state: rebuilt (and swapped whole) when a server is
 //! ejected after `server_failure_limit` consecutive failures or re-admitted after
 //! `server_retry_timeout`, exactly as twemproxy rebuilds its continuum.
@@ -11,14 +18,17 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::backend::{Endpoint, Link};
+use super::drain::Clients;
 use super::hash::{hash_tagged_key, HashKind};
 use super::ring::{self, Distribution, Ring, ServerSpec};
 use super::stats::{PoolStats, ServerStats};
+use super::workers;
 use crate::config::{self, Ranges, ServerAddr};
 use crate::telemetry::proxy::{PoolMetrics, ServerMetrics};
 
-/// One backend server of a pool.
-#[derive(Debug)]
+/// One backend server of a pool. Cloned (with another weight) when a reload
+/// keeps it: the clone shares its connections, health and counters.
+#[derive(Debug, Clone)]
 pub struct Server {
     /// Its identity on the ring and in stats: the name, or `host:port`.
     pub name: String,
@@ -26,34 +36,55 @@ pub struct Server {
     pub addr: String,
     /// Its weight.
     pub weight: u32,
-    /// `server_connections` shared connections.
-    links: Vec<Link>,
-    /// Consecutive failures.
-    failures: AtomicU32,
-    /// When an ejected server may come back (ms since the epoch; 0 = not ejected).
-    ejected_until: AtomicU64,
+    /// `server_connections` shared connections per worker, worker by worker.
+    links: Arc<[Link]>,
+    /// Consecutive failures and ejection.
+    health: Arc<Health>,
     /// twemproxy's per-server counters, shared with its connections.
     pub stats: Arc<ServerStats>,
     /// Prometheus metrics (also held by its connections' endpoint).
     pub metrics: Arc<ServerMetrics>,
 }
 
+#[derive(Debug, Default)]
+struct Health {
+    /// Consecutive failures.
+    failures: AtomicU32,
+    /// When an ejected server may come back (ms since the epoch; 0 = not ejected).
+    ejected_until: AtomicU64,
+}
+
 impl Server {
     /// The connection a client uses: always the same one for a given client, so a
     /// client's requests to this server stay in order (twemproxy's read-your-writes
     /// caveat with `server_connections > 1` does not apply).
+    /// The connection is one of the caller's worker (see [`workers`]), so the
+    /// request and its reply stay on the worker's thread.
     pub fn link(&self, client_id: u64) -> &Link {
-        &self.links[(client_id % self.links.len() as u64) as usize]
+        let per_worker = self.links.len() / workers::count();
+        let first = workers::current() % workers::count() * per_worker;
+        &self.links[first + (client_id % per_worker as u64) as usize]
     }
 
     /// True while ejected.
     pub fn is_ejected(&self) -> bool {
-        self.ejected_until.load(Ordering::Relaxed) != 0
+        self.health.ejected_until.load(Ordering::Relaxed) != 0
     }
 
     /// Where a private connection (blocking, MULTI, pub/sub) should go.
     pub fn endpoint(&self) -> Endpoint {
         self.links[0].endpoint().clone()
+    }
+
+    /// True when a reload may keep this server for `other`: same identity, same
+    /// address, same way of connecting. The weight may differ.
+    fn same_backend(&self, other: &Server) -> bool {
+        let (a, b) = (self.endpoint(), other.endpoint());
+        self.name == other.name
+            && self.addr == other.addr
+            && self.links.len() == other.links.len()
+            && (a.auth, a.db, a.connect_timeout, a.keepalive)
+                == (b.auth, b.db, b.connect_timeout, b.keepalive)
     }
 }
 
@@ -71,18 +102,19 @@ pub struct Pool {
     ring: ArcSwap<Ring>,
     /// Earliest time an ejected server is due back (ms; u64::MAX = none ejected).
     next_rebuild: AtomicU64,
-    /// Ejections since start (twemproxy's `server_ejects`).
-    pub ejects: AtomicU64,
-    /// twemproxy's per-pool counters.
-    pub stats: PoolStats,
-    /// Prometheus metrics.
+    /// twemproxy's per-pool counters (kept across reloads).
+    pub stats: Arc<PoolStats>,
+    /// Prometheus metrics (kept across reloads).
     pub metrics: Arc<PoolMetrics>,
     /// Index for RANDOMKEY-style picks.
     round_robin: AtomicUsize,
     /// The pool's SQL cache, when its config has a `cache:` section.
     pub cache: Option<Arc<crate::cache::Cache>>,
-    /// The proxy is shutting down: sessions finish what they have read.
-    draining: AtomicBool,
+    /// The pool's open client connections (kept across reloads).
+    pub clients: Arc<Clients>,
+    /// The pool is shutting down (or was removed by a reload): sessions finish
+    /// what they have read.
+    draining: Arc<AtomicBool>,
 }
 
 fn now_ms() -> u64 {
@@ -94,31 +126,69 @@ fn now_ms() -> u64 {
 impl Pool {
     /// Builds the run-time pool from its validated configuration.
     pub fn new(cfg: config::Pool) -> Pool {
-        let hash: HashKind = cfg.hash.name().parse().unwrap_or(HashKind::Fnv1a64);
-        let distribution = cfg.distribution.name().parse::<Distribution>().ok();
-        let servers: Vec<Arc<Server>> = cfg
+        let servers = cfg
             .servers
             .iter()
             .map(|s| Arc::new(server(&cfg, s)))
             .collect();
+        Pool::assemble(cfg, servers, None)
+    }
+
+    /// The snapshot that follows this one for `cfg` (a reload of the same pool):
+    /// servers that stay keep their connections, health and counters; the
+    /// pool keeps its counters, metrics, clients and cache (a changed cache is
+    /// refused before this, see [`super::reload`]).
+    pub fn next(&self, cfg: config::Pool) -> Pool {
+        let servers = cfg
+            .servers
+            .iter()
+            .map(|line| {
+                let fresh = server(&cfg, line);
+                match self.servers.iter().find(|old| old.same_backend(&fresh)) {
+                    Some(old) => Arc::new(Server {
+                        weight: fresh.weight,
+                        ..Server::clone(old)
+                    }),
+                    None => Arc::new(fresh),
+                }
+            })
+            .collect();
+        Pool {
+            cache: self.cache.clone(),
+            ..Pool::assemble(cfg, servers, Some(self))
+        }
+    }
+
+    fn assemble(cfg: config::Pool, servers: Vec<Arc<Server>>, previous: Option<&Pool>) -> Pool {
+        let hash: HashKind = cfg.hash.name().parse().unwrap_or(HashKind::Fnv1a64);
+        let distribution = cfg.distribution.name().parse::<Distribution>().ok();
         let ring = build_ring(distribution, &servers);
         let twemproxy_order = ring::twemproxy_order(&specs(&servers))
             .into_iter()
             .map(|i| i as usize)
             .collect();
+        let next_rebuild = servers
+            .iter()
+            .map(|s| s.health.ejected_until.load(Ordering::Relaxed))
+            .filter(|&until| until != 0)
+            .min()
+            .unwrap_or(u64::MAX);
         Pool {
             twemproxy_order,
             hash,
             distribution,
             ring: ArcSwap::from_pointee(ring),
             servers,
-            next_rebuild: AtomicU64::new(u64::MAX),
-            ejects: AtomicU64::new(0),
-            stats: PoolStats::default(),
-            metrics: Arc::new(PoolMetrics::new(&cfg.name)),
+            next_rebuild: AtomicU64::new(next_rebuild),
+            stats: previous.map_or_else(Default::default, |p| Arc::clone(&p.stats)),
+            metrics: previous.map_or_else(
+                || Arc::new(PoolMetrics::new(&cfg.name)),
+                |p| Arc::clone(&p.metrics),
+            ),
             round_robin: AtomicUsize::new(0),
             cache: None,
-            draining: AtomicBool::new(false),
+            clients: previous.map_or_else(Default::default, |p| Arc::clone(&p.clients)),
+            draining: previous.map_or_else(Default::default, |p| Arc::clone(&p.draining)),
             cfg,
         }
     }
@@ -177,26 +247,33 @@ impl Pool {
 
     /// Records a successful reply from server `index`.
     pub fn record_success(&self, index: usize) {
-        self.servers[index].failures.store(0, Ordering::Relaxed);
+        self.servers[index]
+            .health
+            .failures
+            .store(0, Ordering::Relaxed);
     }
 
     /// Records a failure of server `index`; ejects it when the pool says so.
     pub fn record_failure(&self, index: usize) {
         let server = &self.servers[index];
-        let failures = server.failures.fetch_add(1, Ordering::Relaxed) + 1;
-        if !self.cfg.auto_eject_hosts
-            || failures < self.cfg.server_failure_limit
-            || server.is_ejected()
-        {
+        let failures = server.health.failures.fetch_add(1, Ordering::Relaxed) + 1;
+        if !self.cfg.auto_eject_hosts || failures < self.cfg.server_failure_limit {
             return;
         }
+        let until = server.health.ejected_until.load(Ordering::Relaxed);
+        if until != 0 {
+            // Ejected through another snapshot of the pool (a reload came in
+            // between): this one's ring must learn it too.
+            self.next_rebuild.fetch_min(until, Ordering::Relaxed);
+            return self.rebuild();
+        }
         let until = now_ms() + self.cfg.server_retry_timeout.as_millis() as u64;
-        server.ejected_until.store(until, Ordering::Relaxed);
+        server.health.ejected_until.store(until, Ordering::Relaxed);
         server
             .stats
             .server_ejected_at
             .store(now_ms() * 1000, Ordering::Relaxed);
-        self.ejects.fetch_add(1, Ordering::Relaxed);
+        self.stats.server_ejects.fetch_add(1, Ordering::Relaxed);
         self.next_rebuild.fetch_min(until, Ordering::Relaxed);
         server
             .metrics
@@ -214,10 +291,10 @@ impl Pool {
         }
         let mut next = u64::MAX;
         for server in &self.servers {
-            let until = server.ejected_until.load(Ordering::Relaxed);
+            let until = server.health.ejected_until.load(Ordering::Relaxed);
             if until != 0 && until <= now {
-                server.ejected_until.store(0, Ordering::Relaxed);
-                server.failures.store(0, Ordering::Relaxed);
+                server.health.ejected_until.store(0, Ordering::Relaxed);
+                server.health.failures.store(0, Ordering::Relaxed);
                 server.metrics.readmitted();
             } else if until != 0 {
                 next = next.min(until);
@@ -309,7 +386,7 @@ fn server(cfg: &config::Pool, server: &config::Server) -> Server {
         connect_timeout: cfg.timeout,
         keepalive: cfg.tcpkeepalive,
     };
-    let links = (0..cfg.server_connections.get())
+    let links = (0..cfg.server_connections.get() as usize * workers::count())
         .map(|_| Link::new(endpoint.clone()))
         .collect();
     Server {
@@ -317,8 +394,7 @@ fn server(cfg: &config::Pool, server: &config::Server) -> Server {
         addr,
         weight: server.weight,
         links,
-        failures: AtomicU32::new(0),
-        ejected_until: AtomicU64::new(0),
+        health: Arc::default(),
         stats,
         metrics,
     }

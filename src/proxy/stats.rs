@@ -10,6 +10,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
 use super::pool::Pool;
+use super::reload::Table;
 
 /// The version reported as twemproxy's, so consumers that check it are content.
 pub const TWEMPROXY_VERSION: &str = "0.5.0";
@@ -118,9 +119,6 @@ pub fn render(process: &ProcessStats, pools: &[Arc<Pool>]) -> String {
     // twemproxy's separators: ", " before the first member of an object, ","
     // between pools and between servers.
     for (i, pool) in pools.iter().enumerate() {
-        pool.stats
-            .server_ejects
-            .store(pool.ejects.load(Ordering::Relaxed), Ordering::Relaxed);
         let sep = if i == 0 { ", " } else { "," };
         let _ = write!(out, "{sep}\"{}\": {{", escape(&pool.cfg.name));
         pool.stats.write_json(&mut out);
@@ -148,12 +146,12 @@ fn hostname() -> String {
 
 /// Serves the stats document to every connection on `listener`, then closes it,
 /// as twemproxy's stats port does.
-pub async fn serve(listener: TcpListener, process: Arc<ProcessStats>, pools: Vec<Arc<Pool>>) {
+pub async fn serve(listener: TcpListener, process: Arc<ProcessStats>, routing: Table) {
     loop {
         let Ok((mut socket, _)) = listener.accept().await else {
             continue;
         };
-        let body = render(&process, &pools);
+        let body = render(&process, &routing.load().pools);
         tokio::spawn(async move {
             let _ = socket.write_all(body.as_bytes()).await;
             let _ = socket.shutdown().await;

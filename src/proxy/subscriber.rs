@@ -30,12 +30,12 @@
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
 use super::backend::{BackendError, Endpoint, Reply};
 use super::connect::{self, encode_command};
 use super::stats::{self, ServerStats};
+use super::stream::Stream;
 use crate::resp::{Decoder, Frame};
 
 /// What a subscriber connection tells the session's writer.
@@ -158,7 +158,7 @@ impl Subscriber {
 }
 
 /// Opens the connection: the pool's handshake, then `HELLO 3`.
-async fn open_resp3(endpoint: &Endpoint) -> Result<(TcpStream, BytesMut), BackendError> {
+async fn open_resp3(endpoint: &Endpoint) -> Result<(Stream, BytesMut), BackendError> {
     let mut socket = connect::connect(endpoint).await?;
     let mut hello = BytesMut::new();
     encode_command(&[b"HELLO", b"3"], &mut hello);

@@ -98,15 +98,9 @@ impl ErrorKind {
 /// The command table's position and name of a request's command: bounded label
 /// values, `unknown` (at the table's length) for everything else.
 pub fn command_label(name: &[u8]) -> (usize, &'static str) {
-    let table = command::commands();
     command::lookup(name)
-        .and_then(|spec| {
-            table
-                .binary_search_by(|c| c.name.cmp(spec.name))
-                .ok()
-                .map(|i| (i, spec.name))
-        })
-        .unwrap_or((table.len(), UNKNOWN_COMMAND))
+        .and_then(|spec| Some((command::position(spec)?, spec.name)))
+        .unwrap_or((command::commands().len(), UNKNOWN_COMMAND))
 }
 
 /// A pool's metric handles.

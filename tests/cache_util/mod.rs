@@ -12,6 +12,7 @@ use tokio::sync::oneshot;
 
 use shardcar::cache::Cache;
 use shardcar::proxy::pool::Pool;
+use shardcar::telemetry::cache::{RuleMetrics, Tally};
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -151,6 +152,16 @@ async fn pg(url: &str) -> tokio_postgres::Client {
     client
 }
 
+/// Runs `scenario` on SQLite in a fresh directory, then on PostgreSQL when
+/// SHARDCAR_TEST_PG is set (`test` names it in the "skipped" line otherwise).
+pub async fn each_db(test: &str, scenario: impl AsyncFn(Db, tempfile::TempDir)) {
+    let dir = tempfile::tempdir().unwrap();
+    scenario(Db::sqlite(&dir), dir).await;
+    if let Some(db) = Db::postgres(test) {
+        scenario(db, tempfile::tempdir().unwrap()).await;
+    }
+}
+
 /// A pool with a cache, served in this process over fresh engines.
 pub struct CacheProxy {
     pub addr: SocketAddr,
@@ -207,7 +218,7 @@ impl CacheProxy {
         let (tx, rx) = oneshot::channel::<()>();
         let serving = Arc::clone(&pool);
         let join = tokio::spawn(async move {
-            shardcar::proxy::serve(vec![(listener, serving)], None, async {
+            shardcar::proxy::serve(vec![(listener.into(), serving)], None, async {
                 let _ = rx.await;
             })
             .await;
@@ -232,11 +243,9 @@ impl CacheProxy {
         self.pool.cache.as_deref().expect("the pool has a cache")
     }
 
-    pub fn stat(
-        &self,
-        pick: impl Fn(&shardcar::cache::Stats) -> &std::sync::atomic::AtomicU64,
-    ) -> u64 {
-        pick(&self.cache().stats).load(std::sync::atomic::Ordering::Relaxed)
+    /// A cache counter, summed over the rules.
+    pub fn stat(&self, pick: impl Fn(&RuleMetrics) -> &Tally) -> u64 {
+        self.cache().count(pick)
     }
 
     pub async fn conn(&self) -> redis::aio::MultiplexedConnection {

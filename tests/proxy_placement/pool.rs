@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use shardcar::proxy::hash::{hash_tagged_key, HashKind};
 use shardcar::proxy::ring::{Distribution, Ring, ServerSpec};
 
-use crate::process::Redis;
+use crate::children::Redis;
 
 /// One `servers:` entry.
 #[derive(Clone)]

@@ -22,6 +22,8 @@ pub struct Engine {
     pub addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     join: Option<tokio::task::JoinHandle<()>>,
+    /// The engine's `dir` when the test gave none, so no dump.rdb lands in the repo.
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Engine {
@@ -31,8 +33,17 @@ impl Engine {
     }
 
     /// Starts an engine with `--name value` options, as `shardcar engine` takes them.
+    /// Unless they say otherwise, it has no save points and a temporary `dir`.
     pub async fn start_with(options: &[&str]) -> Engine {
-        let args: Vec<String> = options.iter().map(|s| s.to_string()).collect();
+        let mut args: Vec<String> = options.iter().map(|s| s.to_string()).collect();
+        let given = |name: &str| options.iter().any(|o| o.eq_ignore_ascii_case(name));
+        if !given("--save") {
+            args.extend(["--save".to_string(), String::new()]);
+        }
+        let dir = (!given("--dir")).then(|| tempfile::tempdir().expect("temp dir"));
+        if let Some(dir) = &dir {
+            args.extend(["--dir".to_string(), dir.path().display().to_string()]);
+        }
         let cfg = EngineConfig::from_args(&args).expect("valid engine options");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
@@ -48,6 +59,7 @@ impl Engine {
             addr,
             shutdown: Some(tx),
             join: Some(join),
+            _dir: dir,
         }
     }
 
@@ -224,7 +236,7 @@ impl Proxy {
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
-            let _ = shardcar::proxy::run(vec![(listener, pool)], None, async {
+            let _ = shardcar::proxy::run(vec![(listener.into(), pool)], None, async {
                 let _ = rx.await;
             })
             .await;

@@ -244,7 +244,11 @@ pub fn call(cx: &mut Ctx<'_>, cmd: Command, args: &[Bytes]) -> Frame {
     // Statistics, the slow log and MONITOR see `config|get`, not `config`.
     let spec = effective_spec(cmd.spec, args);
     let started = std::time::Instant::now();
+    let dirty = cx.ks.dirty;
     let result = (cmd.handler)(cx, args);
+    // Handlers that change other keys than their declared ones say `no_change`
+    // and touch what they changed: either way, something was written.
+    let changed = !cx.unchanged || cx.ks.dirty != dirty;
     let usec = started.elapsed().as_micros() as u64;
     let stat = cx.ks.stats.commands.entry(spec.name).or_default();
     stat.calls += 1;
@@ -254,11 +258,14 @@ pub fn call(cx: &mut Ctx<'_>, cmd: Command, args: &[Bytes]) -> Frame {
     server_diag::observe(cx, spec, args, usec);
     match result {
         Ok(frame) => {
-            if cmd.spec.flags.contains(Flags::WRITE) && !cx.unchanged && !frame.is_error() {
-                let db = cx.client.db;
-                for i in cmd.spec.written_key_indexes(args) {
-                    cx.ks.touch(db, &args[i]);
+            if cmd.spec.flags.contains(Flags::WRITE) && changed && !frame.is_error() {
+                if !cx.unchanged {
+                    let db = cx.client.db;
+                    for i in cmd.spec.written_key_indexes(args) {
+                        cx.ks.touch(db, &args[i]);
+                    }
                 }
+                super::persist::aof::feed::written(cx, cmd.spec.name, args, &frame);
             }
             frame
         }

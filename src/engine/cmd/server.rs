@@ -11,6 +11,7 @@ use super::args;
 use super::{Action, CmdError, CmdResult, Ctx, Handler};
 use crate::engine::client::ReplyMode;
 use crate::engine::db::Db;
+use crate::engine::persist::saver::{self, SaveError};
 use crate::engine::server::now_ms;
 use crate::resp::Frame;
 
@@ -30,9 +31,6 @@ pub(super) const COMMANDS: &[(&str, Handler)] = &[
     ("command", command),
     ("monitor", monitor),
 ];
-
-/// What SAVE and friends answer until persistence lands.
-pub(super) const NO_PERSISTENCE: &str = "ERR persistence is not available yet";
 
 /// A reply built as a frame (errors included) as a handler result, so errors
 /// count as failed calls.
@@ -123,7 +121,7 @@ fn time(_cx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 }
 
 /// # Format
-/// `LASTSAVE` → Unix time of the last save (the start, while there is no persistence).
+/// `LASTSAVE` → Unix time of the last successful save (or of the start).
 fn lastsave(cx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     Ok(Frame::Integer(
         cx.shared.lastsave.load(Ordering::Relaxed) as i64
@@ -131,25 +129,51 @@ fn lastsave(cx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 }
 
 /// # Format
-/// `SAVE`
-fn save(_cx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    Err(CmdError::msg(NO_PERSISTENCE))
-}
-
-/// # Format
-/// `BGSAVE [SCHEDULE]`
-fn bgsave(_cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    match &args[1..] {
-        [] => Err(CmdError::msg(NO_PERSISTENCE)),
-        [option] if args::is(option, "schedule") => Err(CmdError::msg(NO_PERSISTENCE)),
-        _ => Err(CmdError::Syntax),
+/// `SAVE` → OK once the snapshot is on disk; every client waits meanwhile.
+fn save(cx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    match saver::save(cx.ks, cx.shared) {
+        Ok(()) => Ok(Frame::ok()),
+        Err(SaveError::Busy(_)) => Err(CmdError::msg("ERR Background save already in progress")),
+        Err(_) => Err(CmdError::msg("ERR")),
     }
 }
 
 /// # Format
-/// `BGREWRITEAOF`
-fn bgrewriteaof(_cx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
-    Err(CmdError::msg(NO_PERSISTENCE))
+/// `BGSAVE [SCHEDULE]` → "Background saving started"; with SCHEDULE, waits
+/// for a running snapshot (an AOF rewrite) instead of failing.
+fn bgsave(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let schedule = match &args[1..] {
+        [] => false,
+        [option] if args::is(option, "schedule") => true,
+        _ => return Err(CmdError::Syntax),
+    };
+    let persist = &cx.shared.persist;
+    if persist.bgsave_in_progress.load(Ordering::Relaxed) {
+        return Err(CmdError::msg("ERR Background save already in progress"));
+    }
+    match saver::start_bgsave(cx.ks, cx.shared) {
+        Ok(()) => Ok(Frame::simple("Background saving started")),
+        Err(SaveError::Busy(_)) if schedule => {
+            persist.bgsave_scheduled.store(true, Ordering::Relaxed);
+            Ok(Frame::simple("Background saving scheduled"))
+        }
+        Err(SaveError::Busy(_)) => Err(CmdError::msg("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.")),
+        Err(err) => Err(CmdError::msg(format!("ERR {err}"))),
+    }
+}
+
+/// # Format
+/// `BGREWRITEAOF` → started at once, or scheduled behind a running BGSAVE.
+fn bgrewriteaof(cx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    match crate::engine::persist::aof::rewrite::start(cx.shared, cx.ks) {
+        Ok(true) => Ok(Frame::simple(
+            "Background append only file rewriting started",
+        )),
+        Ok(false) => Ok(Frame::simple(
+            "Background append only file rewriting scheduled",
+        )),
+        Err(err) => Err(CmdError::msg(err.to_string())),
+    }
 }
 
 /// # Format
@@ -174,8 +198,9 @@ fn shutdown(cx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if abort {
         return Err(CmdError::msg("ERR No shutdown in progress."));
     }
-    if save {
-        return Err(CmdError::msg(NO_PERSISTENCE));
+    if save || (!nosave && saver::has_save_points(cx.shared)) {
+        saver::save_for_shutdown(cx.ks, cx.shared)
+            .map_err(|_| CmdError::msg("ERR Errors trying to SHUTDOWN. Check logs."))?;
     }
     tracing::warn!(client = cx.client.id, "SHUTDOWN requested");
     cx.shared.shutdown.notify_one();

@@ -141,6 +141,7 @@ fn failed(name: &str, why: &str) -> CmdError {
 fn apply(cx: &mut Ctx<'_>, cfg: &EngineConfig) {
     cx.ks.limits = cfg.encoding_limits();
     cx.shared.maxmemory.store(cfg.maxmemory, Ordering::Relaxed);
+    cx.shared.aof.configure(cfg);
     cx.shared
         .slowlog_threshold
         .store(cfg.slowlog_log_slower_than, Ordering::Relaxed);

@@ -48,6 +48,7 @@ fn exec(cx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     let outer_nested = cx.nested;
     cx.nested = true;
     let mut replies = Vec::with_capacity(queue.len());
+    cx.ks.aof.begin_exec();
     for args in &queue {
         let reply = match super::lookup(&args[0]) {
             Some(command) => super::call(cx, command, args),
@@ -56,6 +57,7 @@ fn exec(cx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
         cx.action = None;
         replies.push(reply);
     }
+    cx.ks.aof.end_exec();
     cx.nested = outer_nested;
     Ok(Frame::Array(replies))
 }

@@ -15,6 +15,15 @@
 //! for every earlier reply (a fence): the server then sees the client's commands
 //! in the order the client sent them, as Redis would. While it waits it still
 //! watches the client's socket, so a client that leaves is noticed.
+//!
+//! # Reloads
+//! Before each request the session checks the routing state's generation (one
+//! atomic load). When its pool has a new snapshot, the session moves to it
+//! behind a fence, so every request sent on the old snapshot is answered first
+//! and the client's commands stay in order even where a server's connections
+//! changed. Its private connections close then (they reopen on demand). A
+//! client in a transaction or with subscriptions stays on its snapshot until
+//! it has neither: their connections belong to the old servers.
 
 mod pubsub;
 mod subscriptions;
@@ -25,16 +34,16 @@ use bytes::{Bytes, BytesMut};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::io::AsyncReadExt;
-use tokio::net::tcp::OwnedReadHalf;
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
 use super::backend::Link;
 use super::drain::Registered;
 use super::local::{self, Effect};
 use super::pool::{Pool, Server};
+use super::reload::{self, Table};
 use super::route::{self, Plan, Split};
 use super::stats::{self, ProcessStats};
+use super::stream::{ReadHalf, Stream};
 use crate::command::CommandSpec;
 use crate::resp::{Decoder, Frame, Protocol, Request};
 use crate::telemetry::proxy::ErrorKind;
@@ -95,13 +104,14 @@ enum End {
 
 /// Serves one client until it leaves.
 pub async fn serve(
-    socket: TcpStream,
+    socket: Stream,
     id: u64,
     pool: Arc<Pool>,
+    routing: Table,
     process: Arc<ProcessStats>,
     registered: &Registered,
 ) {
-    let _ = socket.set_nodelay(true);
+    socket.tune(false);
     let (reader, writer) = socket.into_split();
     let (queue, pending) = mpsc::channel(MAX_PENDING);
     let (events_tx, events) = mpsc::channel(MAX_EVENTS);
@@ -122,6 +132,8 @@ pub async fn serve(
         },
         queue,
         reader,
+        routing,
+        generation: 0,
         buf: BytesMut::new(),
         decoder: Decoder::default(),
         private: HashMap::new(),
@@ -152,7 +164,10 @@ struct Session {
     client: Client,
     /// Boxed entries: the channel's slots stay small for idle clients.
     queue: mpsc::Sender<Box<Pending>>,
-    reader: OwnedReadHalf,
+    reader: ReadHalf,
+    /// The routing state, and the generation of it the session last checked.
+    routing: Table,
+    generation: u64,
     buf: BytesMut,
     decoder: Decoder,
     /// The client's own connections: blocking commands, transactions.
@@ -174,14 +189,16 @@ impl Session {
         loop {
             // The read buffer is allocated when the first bytes arrive, so an idle
             // client costs no buffer (10,000 idle connections are common).
-            let read = tokio::select! {
-                ready = self.reader.readable() => ready.and_then(|()| {
-                    if self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
-                        self.buf.reserve(READ_CHUNK);
-                    }
-                    self.reader.try_read_buf(&mut self.buf)
-                }),
+            let ready = tokio::select! {
+                ready = self.reader.readable() => ready,
                 () = &mut stopped => return End::Gone,
+            };
+            if self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
+                self.buf.reserve(READ_CHUNK);
+            }
+            let read = match ready {
+                Ok(()) => read_ready(&mut self.reader, &mut self.buf).await,
+                Err(err) => Err(err),
             };
             if matches!(&read, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock) {
                 continue;
@@ -249,6 +266,9 @@ impl Session {
     }
 
     async fn handle(&mut self, request: Request) -> Result<(), End> {
+        if let Some(next) = reload::newer(&self.routing, &mut self.generation, &self.client.pool) {
+            self.move_to(next).await?;
+        }
         self.client.pool.metrics.request(&request.args[0]);
         if !self.client.authenticated && !local::allowed_before_auth(&request.args[0]) {
             self.client.pool.metrics.error(ErrorKind::Client);
@@ -378,6 +398,21 @@ impl Session {
         })
     }
 
+    /// Moves the client to its pool's new snapshot (see the module doc), unless
+    /// a transaction or subscriptions hold it to the old one for now.
+    async fn move_to(&mut self, next: Arc<Pool>) -> Result<(), End> {
+        if self.txn.is_queuing() || self.txn.pinned().is_some() || !self.subs.is_idle() {
+            return Ok(());
+        }
+        self.fence().await?;
+        self.private.clear();
+        self.lanes = vec![None; next.servers.len()];
+        self.subs.rebase(next.servers.len());
+        self.push(Pending::Pool(Arc::clone(&next))).await?;
+        self.client.pool = next;
+        Ok(())
+    }
+
     /// Drops the transaction's private connection; it closes after its replies.
     fn unpin(&mut self) {
         if let Some(server) = self.txn.unpin() {
@@ -419,4 +454,18 @@ fn count_request(server: &Server, bytes: usize) {
     stats::incr(&server.stats.requests);
     stats::add(&server.stats.request_bytes, bytes as u64);
     server.metrics.request(bytes);
+}
+
+/// Reads what a readable socket holds, without waiting. Unlike `try_read_buf`,
+/// a short read clears the socket's readiness, so the next wait goes to epoll
+/// rather than to a read that fails with EAGAIN: one system call less per request.
+async fn read_ready(reader: &mut ReadHalf, buf: &mut BytesMut) -> std::io::Result<usize> {
+    let mut read = std::pin::pin!(reader.read_buf(buf));
+    std::future::poll_fn(|cx| match std::future::Future::poll(read.as_mut(), cx) {
+        std::task::Poll::Pending => {
+            std::task::Poll::Ready(Err(std::io::ErrorKind::WouldBlock.into()))
+        }
+        done => done,
+    })
+    .await
 }

@@ -101,6 +101,18 @@ impl Subscriptions {
         }
     }
 
+    /// True when the client has no subscription and no subscriber connection.
+    pub(super) fn is_idle(&self) -> bool {
+        self.total() == 0 && self.conns.is_empty()
+    }
+
+    /// Sizes the per-server counts for a pool snapshot of `servers` servers
+    /// (a reload); only while idle.
+    pub(super) fn rebase(&mut self, servers: usize) {
+        debug_assert!(self.is_idle());
+        self.held = vec![0; servers];
+    }
+
     pub(super) fn total(&self) -> usize {
         self.channels.len() + self.shard.len() + self.patterns.len()
     }

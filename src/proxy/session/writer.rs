@@ -12,7 +12,6 @@ use bytes::BytesMut;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
@@ -22,6 +21,7 @@ use super::super::backend::{BackendError, Reply};
 use super::super::pool::Pool;
 use super::super::route::{self, Split};
 use super::super::stats;
+use super::super::stream::WriteHalf;
 use super::super::subscriber::Event;
 use crate::resp::{self, Frame, Protocol};
 
@@ -65,6 +65,8 @@ pub(super) enum Pending {
     Epoch(u64),
     /// Encode later replies with this protocol (HELLO).
     Protocol(Protocol),
+    /// Later replies come from this snapshot of the pool (a reload).
+    Pool(Arc<Pool>),
     /// Close the connection after the replies before this one.
     Close,
     /// From the pool's SQL cache.
@@ -76,7 +78,7 @@ pub(super) enum Pending {
 struct Stop;
 
 struct Writer {
-    socket: OwnedWriteHalf,
+    socket: WriteHalf,
     out: BytesMut,
     protocol: Protocol,
     pool: Arc<Pool>,
@@ -90,7 +92,7 @@ struct Writer {
 
 /// Writes the client's replies and messages until the session ends.
 pub(super) async fn run(
-    socket: OwnedWriteHalf,
+    socket: WriteHalf,
     pending: mpsc::Receiver<Box<Pending>>,
     events: mpsc::Receiver<Box<Event>>,
     pool: Arc<Pool>,
@@ -234,6 +236,11 @@ impl Writer {
             }
             Pending::Protocol(protocol) => {
                 self.protocol = protocol;
+                return Ok(true);
+            }
+            Pending::Pool(pool) => {
+                self.acks = vec![0; pool.servers.len()];
+                self.pool = pool;
                 return Ok(true);
             }
             Pending::Close => return Ok(false),

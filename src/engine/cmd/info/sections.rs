@@ -107,25 +107,40 @@ pub(super) fn memory(cx: &mut Ctx<'_>, out: &mut Lines) {
 pub(super) fn persistence(cx: &mut Ctx<'_>, out: &mut Lines) {
     out.field("loading", 0);
     out.field("async_loading", 0);
+    rdb_fields(cx, out);
+    for (name, value) in cx.shared.aof.info() {
+        out.field(name, value);
+    }
+    out.field("module_fork_in_progress", 0);
+}
+
+/// The `rdb_*` fields of INFO persistence.
+fn rdb_fields(cx: &mut Ctx<'_>, out: &mut Lines) {
+    let p = &cx.shared.persist;
+    let running = p.bgsave_in_progress.load(Ordering::Relaxed);
+    let now = (crate::engine::server::now_ms() / 1000) as u64;
+    let current = match running {
+        true => now.saturating_sub(p.bgsave_started.load(Ordering::Relaxed)) as i64,
+        false => -1,
+    };
+    let ok = p.last_bgsave_ok.load(Ordering::Relaxed);
+    let loaded = *p.loaded.lock();
     out.field("rdb_changes_since_last_save", cx.ks.dirty);
-    out.field("rdb_bgsave_in_progress", 0);
+    out.field("rdb_bgsave_in_progress", u8::from(running));
     out.field(
         "rdb_last_save_time",
         cx.shared.lastsave.load(Ordering::Relaxed),
     );
-    out.field("rdb_last_bgsave_status", "ok");
-    out.field("rdb_last_bgsave_time_sec", -1);
-    out.field("rdb_current_bgsave_time_sec", -1);
-    out.field("rdb_saves", 0);
-    out.field("aof_enabled", 0);
-    out.field("aof_rewrite_in_progress", 0);
-    out.field("aof_rewrite_scheduled", 0);
-    out.field("aof_last_rewrite_time_sec", -1);
-    out.field("aof_current_rewrite_time_sec", -1);
-    out.field("aof_last_bgrewrite_status", "ok");
-    out.field("aof_rewrites", 0);
-    out.field("aof_last_write_status", "ok");
-    out.field("module_fork_in_progress", 0);
+    out.field("rdb_last_bgsave_status", if ok { "ok" } else { "err" });
+    out.field(
+        "rdb_last_bgsave_time_sec",
+        p.last_bgsave_secs.load(Ordering::Relaxed),
+    );
+    out.field("rdb_current_bgsave_time_sec", current);
+    out.field("rdb_saves", p.saves.load(Ordering::Relaxed));
+    out.field("rdb_last_cow_size", 0);
+    out.field("rdb_last_load_keys_expired", loaded.expired);
+    out.field("rdb_last_load_keys_loaded", loaded.keys);
 }
 
 pub(super) fn replication(cx: &mut Ctx<'_>, out: &mut Lines) {

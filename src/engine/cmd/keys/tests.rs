@@ -3,15 +3,14 @@
 
 use bytes::Bytes;
 use std::collections::VecDeque;
-use std::sync::Arc;
 
-use crate::engine::client::{Client, ClientHandle};
+use crate::engine::client::Client;
 use crate::engine::cmd::{self, Ctx};
 use crate::engine::config::EngineConfig;
 use crate::engine::keyspace::Keyspace;
 use crate::engine::server::{now_ms, Shared};
 use crate::engine::value::Value;
-use crate::resp::{Frame, Protocol};
+use crate::resp::Frame;
 
 /// A keyspace, a client and the engine state, to run commands at a chosen time.
 struct Harness {
@@ -26,22 +25,7 @@ impl Harness {
     }
 
     fn with_config(cfg: EngineConfig) -> Harness {
-        let (push, _) = tokio::sync::mpsc::unbounded_channel();
-        let client = Client {
-            id: 7,
-            db: 0,
-            protocol: Protocol::Resp2,
-            authenticated: true,
-            multi: None,
-            multi_failed: false,
-            watched: Vec::new(),
-            channels: Vec::new(),
-            patterns: Vec::new(),
-            shard_channels: Vec::new(),
-            reply_mode: Default::default(),
-            push,
-            handle: Arc::new(ClientHandle::new(7, None, None)),
-        };
+        let client = Client::detached(7);
         Harness {
             ks: Keyspace::new(cfg.databases),
             client,

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# The SQL cache through `shardcar proxy`, measured with redis-benchmark over three
+# redis-server backends (64-byte values, -c 50, random keys among 100,000):
+#
+# 1. look-aside hits against plain GETs on the same pool (every cached key warmed
+#    first, so each GET is a hit), -P 1 and -P 16, alternating rounds;
+# 2. write-back SETs, pipelined (-P 16), with `fsync: everysec` and `fsync: always`
+#    into SQLite, and with everysec into PostgreSQL when a URL is given: ops/s,
+#    the flush lag (shardcar_cache_flush_lag_seconds, the age of the oldest write
+#    not yet in SQL) at its highest during the load, and how long SQL takes to
+#    catch up once the load stops.
+#
+# Figures, not pass/fail: compare ratios from one run, not absolute numbers
+# across runs.
+#
+# Usage: benches/cache.sh [requests per test, default 200000] [rounds, default 2]
+#        SHARDCAR_TEST_PG=postgres://USER@HOST/DB adds the PostgreSQL run;
+#        BATCH=N sets the write-back rules' batch_size (default 500).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+REQUESTS=${1:-200000}
+ROUNDS=${2:-2}
+PG=${SHARDCAR_TEST_PG:-}
+KEYS=100000
+# Writes per flush transaction (the rules' batch_size).
+BATCH=${BATCH:-500}
+VALUE=$(printf 'v%.0s' $(seq 64))
+
+cargo build --release --quiet
+SHARDCAR=target/release/shardcar
+
+. benches/common.sh
+redis_servers 3
+
+SQLITE="$WORK/cache.db"
+PORT=$(free_port)
+ADMIN=127.0.0.1:$(free_port)
+PG_PORT=$(free_port)
+# A pool over the three servers with a cache on DATABASE, journaled in WORK/NAME.
+pool() { # name port database
+  cat <<YML
+$1:
+  listen: 127.0.0.1:$2
+  hash: fnv1a_64
+  distribution: ketama
+  redis: true
+  servers:
+$SERVERS
+  cache:
+    database: "$3"
+    journal: "$WORK/journal-$1"
+    rules:
+YML
+}
+# One rule per measurement; the PostgreSQL pool (same backends, its own prefix)
+# only when a URL is given.
+{
+  pool bench "$PORT" "sqlite://$SQLITE"
+  cat <<YML
+      - {name: la, match: "la:{id}", table: bench_la, value: v, policy: look_aside, ttl: 3600s, create: true}
+      - {name: everysec, match: "wbe:{id}", table: bench_everysec, value: v, policy: write_back, fsync: everysec, batch_size: $BATCH, create: true}
+      - {name: always, match: "wba:{id}", table: bench_always, value: v, policy: write_back, fsync: always, batch_size: $BATCH, create: true}
+YML
+  if [ -n "$PG" ]; then
+    pool bench_pg "$PG_PORT" "$PG"
+    echo "      - {name: pg_everysec, match: \"pgwbe:{id}\", table: bench_pg_everysec, value: v, policy: write_back, fsync: everysec, batch_size: $BATCH, create: true}"
+  fi
+} > "$WORK/shardcar.yml"
+[ -n "$PG" ] && psql -q "$PG" -c "DROP TABLE IF EXISTS bench_pg_everysec" >/dev/null
+
+"$SHARDCAR" proxy -c "$WORK/shardcar.yml" -s "$(free_port)" -v 3 --admin "$ADMIN" -o "$WORK/shardcar.log" &
+SHARDCAR_PID=$!
+PIDS+=($SHARDCAR_PID)
+wait_ready "$PORT"
+[ -n "$PG" ] && wait_ready "$PG_PORT"
+
+# Every key redis-benchmark's __rand_int__ can make (12 digits): a row for the
+# look-aside rule, a plain value; then each cached key read once (a miss).
+python3 - "$SQLITE" "$KEYS" "$VALUE" <<'PY'
+import sqlite3, sys
+db, keys, value = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+conn = sqlite3.connect(db, timeout=30)
+conn.executemany("INSERT OR REPLACE INTO bench_la (id, v) VALUES (?, ?)",
+                 ((f"{i:012d}", value) for i in range(keys)))
+conn.commit()
+PY
+for prefix in "SET plain" "GET la"; do
+  python3 -c "
+import sys
+for i in range($KEYS):
+    sys.stdout.write('$prefix:%012d' % i + ('' if '$prefix'.startswith('GET') else ' $VALUE') + '\n')
+" | redis-cli -p "$PORT" >/dev/null
+done
+
+# ops/s and p99 ms of one redis-benchmark run of COMMAND….
+bench() { # port depth command…
+  local port=$1 depth=$2; shift 2
+  redis-benchmark -p "$port" -c 50 -n "$REQUESTS" -P "$depth" -r "$KEYS" --csv "$@" 2>/dev/null |
+    awk -F, 'NR>1 {gsub(/"/, ""); print $2, $7}'
+}
+
+metric() { # name rule
+  curl -s "http://$ADMIN/metrics" | awk -v n="$1" -v r="rule=\"$2\"" '$1 ~ "^"n"[{]" && index($1, r) {print $2}'
+}
+
+echo "== look-aside hit vs plain GET (same pool, -c 50, ${REQUESTS} requests, ${ROUNDS} rounds)"
+printf '%6s %14s %10s %14s %10s %8s\n' depth plain_GET p99_ms cached_GET p99_ms ratio
+for depth in 1 16; do
+  : > "$WORK/plain"; : > "$WORK/cached"
+  for _ in $(seq "$ROUNDS"); do
+    bench "$PORT" "$depth" GET "plain:__rand_int__" >> "$WORK/plain"
+    bench "$PORT" "$depth" GET "la:__rand_int__" >> "$WORK/cached"
+  done
+  avg() { awk '{ops+=$1; p99+=$2; n++} END {print ops/n, p99/n}' "$1"; }
+  paste -d' ' <(avg "$WORK/plain") <(avg "$WORK/cached") |
+    awk -v d="$depth" '{printf "%6s %14.0f %10.3f %14.0f %10.3f %7.2fx\n", d, $1, $2, $3, $4, $3/$1}'
+done
+misses=$(metric shardcar_cache_misses_total la)
+echo "(look-aside misses during the runs: ${misses:-?} of which the warm-up made $KEYS)"
+
+# One write-back load: ops/s, the highest flush lag seen during it, and the
+# seconds SQL took to catch up after it.
+write_back() { # port prefix rule
+  local port=$1 prefix=$2 rule=$3
+  ( max=0; while :; do
+      lag=$(metric shardcar_cache_flush_lag_seconds "$rule"); lag=${lag:-0}
+      max=$(awk -v a="$max" -v b="$lag" 'BEGIN {print (b > a ? b : a)}')
+      echo "$max" > "$WORK/lag-$rule"; sleep 0.25
+    done ) &
+  local sampler=$!
+  local result; result=$(bench "$port" 16 SET "$prefix:__rand_int__" "$VALUE")
+  local stopped; stopped=$(date +%s.%N)
+  while [ "$(metric shardcar_cache_flushed_writes_total "$rule")" != "$(metric shardcar_cache_journaled_writes_total "$rule")" ]; do
+    sleep 0.1
+  done
+  local drained; drained=$(date +%s.%N)
+  sleep 1.2; kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
+  echo "$result $(cat "$WORK/lag-$rule") $(awk -v a="$stopped" -v b="$drained" 'BEGIN {print b - a}')"
+}
+
+echo
+echo "== write-back SET, -P 16 -c 50, ${REQUESTS} requests, upserts over $KEYS keys"
+printf '%-22s %12s %10s %14s %12s\n' rule ops_per_sec p99_ms max_lag_s catch_up_s
+read -r e_ops e_p99 e_lag e_drain <<< "$(write_back "$PORT" wbe everysec)"
+printf '%-22s %12.0f %10.3f %14.2f %12.2f\n' "SQLite, everysec" "$e_ops" "$e_p99" "$e_lag" "$e_drain"
+read -r a_ops a_p99 a_lag a_drain <<< "$(write_back "$PORT" wba always)"
+printf '%-22s %12.0f %10.3f %14.2f %12.2f\n' "SQLite, always" "$a_ops" "$a_p99" "$a_lag" "$a_drain"
+if [ -n "$PG" ]; then
+  read -r p_ops p_p99 p_lag p_drain <<< "$(write_back "$PG_PORT" pgwbe pg_everysec)"
+  printf '%-22s %12.0f %10.3f %14.2f %12.2f\n' "PostgreSQL, everysec" "$p_ops" "$p_p99" "$p_lag" "$p_drain"
+  psql -q "$PG" -c "DROP TABLE IF EXISTS bench_pg_everysec" >/dev/null
+fi
+awk -v a="$a_ops" -v e="$e_ops" 'BEGIN {printf "always / everysec: %.2fx\n", a / e}'
