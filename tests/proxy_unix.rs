@@ -19,6 +19,10 @@ use support::Engine;
 
 const PATIENCE: Duration = Duration::from_secs(15);
 
+/// The pool settings shardcar and nutcracker share in the placement test, up to
+/// its `servers:` lines.
+const MD5_POOL: &str = "  hash: md5\n  redis: true\n  servers:\n";
+
 /// Runs the one pool of `yaml` in this process on the listener its config
 /// names; the proxy stops when the returned sender is dropped.
 async fn serve(yaml: &str) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
@@ -183,7 +187,7 @@ fn start_nutcracker(bin: &str, dir: &Path, servers: &str) -> (Nutcracker, u16) {
     let conf = dir.join("nutcracker.yml");
     std::fs::write(
         &conf,
-        format!("p:\n  listen: 127.0.0.1:{port}\n  redis: true\n  servers:\n{servers}"),
+        format!("p:\n  listen: 127.0.0.1:{port}\n{MD5_POOL}{servers}"),
     )
     .unwrap();
     let child = Command::new(bin)
@@ -214,14 +218,16 @@ async fn servers_on_unix_sockets_get_the_keys_nutcracker_gives_them() {
     let servers: Vec<UnixRedis> = (0..3)
         .map(|n| UnixRedis::start(&bin, dir.path(), n))
         .collect();
-    // Unnamed (the ring hashes twemproxy's name for a socket) and weighted.
+    // Unnamed (the ring hashes twemproxy's name for a socket) and weighted. The
+    // socket paths are random, so the hash is md5: the default fnv1a_64 puts
+    // `user:N` keys in runs of ten, and on some paths a server gets none.
     let lines: String = servers
         .iter()
         .enumerate()
         .map(|(i, s)| format!("    - {}:{}\n", s.path.display(), i + 1))
         .collect();
     let port = support::ports::free_port();
-    let yaml = format!("p:\n  listen: 127.0.0.1:{port}\n  redis: true\n  servers:\n{lines}");
+    let yaml = format!("p:\n  listen: 127.0.0.1:{port}\n{MD5_POOL}{lines}");
     let (stop, task) = serve(&yaml).await;
     let keys: Vec<String> = (0..600).map(|i| format!("user:{i}")).collect();
     let url = format!("redis://127.0.0.1:{port}/");
