@@ -27,7 +27,7 @@ const CHROMIUM_PATIENCE: Duration = Duration::from_secs(60);
 
 fn chromium() -> Option<PathBuf> {
     let path = std::env::var_os("SHARDCAR_TEST_CHROMIUM")?;
-    Some(PathBuf::from(path))
+    (!path.is_empty()).then(|| PathBuf::from(path))
 }
 
 /// `chromium --headless … --dump-dom url`: the DOM once the page's virtual
