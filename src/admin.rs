@@ -1,12 +1,14 @@
 //! The admin HTTP port (127.0.0.1:9722 by default): `/metrics` in Prometheus's
 //! text format, `/healthz` (the process answers), `/readyz` (it should get
 //! traffic: configuration loaded, listeners bound, every pool with a live
-//! server, not shutting down — else 503 with the reason), and `/`, a small status
-//! page.
+//! server, not shutting down — else 503 with the reason), and `/`, a status
+//! page whose script shows live figures from `/metrics` (`admin/status.rs`).
 //!
 //! HTTP/1.1 through hyper's server connection, with no framework: four fixed
 //! routes do not need a router. [`Admin::respond`] is a pure function of the
 //! method and path, so the routes are tested without sockets.
+
+mod status;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -14,7 +16,6 @@ use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use metrics_exporter_prometheus::PrometheusHandle;
-use std::fmt::Write as _;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -120,43 +121,8 @@ impl Admin {
             Ok(()) => "ready".to_string(),
             Err(reason) => format!("not ready: {reason}"),
         };
-        let mut page = format!(
-            "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>shardcar</title></head><body>\n\
-             <h1>shardcar {}</h1>\n<p>role: {} &middot; up {} s &middot; {}</p>\n\
-             <p><a href=\"/metrics\">/metrics</a> &middot; <a href=\"/healthz\">/healthz</a> &middot; \
-             <a href=\"/readyz\">/readyz</a></p>\n",
-            env!("CARGO_PKG_VERSION"),
-            self.role,
-            self.started.elapsed().as_secs(),
-            escape(&ready),
-        );
-        for pool in self.proxy.iter().flat_map(|status| status.pools()) {
-            let _ = write!(
-                page,
-                "<h2>pool {}</h2>\n<p>listen {} &middot; {} of {} servers live</p>\n<table>\n\
-                 <tr><th>server</th><th>address</th><th>state</th></tr>\n",
-                escape(&pool.cfg.name),
-                escape(&pool.cfg.listen.to_string()),
-                pool.servers.iter().filter(|s| !s.is_ejected()).count(),
-                pool.servers.len(),
-            );
-            for server in &pool.servers {
-                let state = if server.is_ejected() {
-                    "ejected"
-                } else {
-                    "live"
-                };
-                let _ = writeln!(
-                    page,
-                    "<tr><td>{}</td><td>{}</td><td>{state}</td></tr>",
-                    escape(&server.name),
-                    escape(&server.addr),
-                );
-            }
-            page.push_str("</table>\n");
-        }
-        page.push_str("</body></html>\n");
-        page
+        let pools = self.proxy.as_ref().map(|s| s.pools()).unwrap_or_default();
+        status::render(self.role, self.started.elapsed(), &ready, &pools)
     }
 }
 
@@ -177,22 +143,6 @@ fn html(body: String) -> Response<Full<Bytes>> {
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
     response
-}
-
-/// Escapes text for HTML (names come from the configuration).
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Serves `admin` on `listener` until `shutdown` resolves.
@@ -290,11 +240,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn status_page_escapes_names() {
-        assert_eq!(
-            escape("<a href='x'>&\""),
-            "&lt;a href=&#39;x&#39;&gt;&amp;&quot;"
-        );
+    async fn status_page_says_role_and_readiness() {
         let admin = Admin::new("engine", None, None);
         let response = admin.respond(&Method::GET, "/");
         assert_eq!(response.headers()[CONTENT_TYPE], "text/html; charset=utf-8");

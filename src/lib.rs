@@ -10,7 +10,8 @@
 //! - [`up`]: bringing a proxy config up: embedded engine shards, listeners, stats,
 //!   the admin port, and the bounded drain on shutdown.
 //! - [`telemetry`]: logging, the Prometheus recorder, every metric name and its handles.
-//! - [`admin`]: the admin HTTP port: `/metrics`, `/healthz`, `/readyz`, a status page.
+//! - [`admin`]: the admin HTTP port: `/metrics`, `/healthz`, `/readyz`, a status page
+//!   whose script reads `/metrics`.
 //! - [`error`]: the crate's error type.
 
 pub mod admin;
