@@ -358,60 +358,9 @@ async fn a_failed_bgsave_refuses_writes_until_a_save_succeeds() {
 
 /// redis-server and redis-check-rdb from SHARDCAR_TEST_REDIS_SERVER, if set.
 fn redis_tools() -> Option<(String, String)> {
-    let server = std::env::var("SHARDCAR_TEST_REDIS_SERVER")
-        .ok()
-        .filter(|s| !s.is_empty());
-    let Some(server) = server else {
-        println!("skipped: set SHARDCAR_TEST_REDIS_SERVER to the redis-server binary");
-        return None;
-    };
+    let server = support::peers::redis_server()?;
     let check = Path::new(&server).with_file_name("redis-check-rdb");
     Some((server, check.display().to_string()))
-}
-
-/// A redis-server on a free port whose snapshot lives in `dir`.
-struct Peer(std::process::Child, MultiplexedConnection);
-
-async fn peer(bin: &str, dir: &Path) -> Peer {
-    let port = support::ports::free_port();
-    let mut child = std::process::Command::new(bin)
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .args(["--dir", &dir.display().to_string()])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("redis-server starts");
-    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
-    for _ in 0..200 {
-        if let Ok(mut con) = client.get_multiplexed_async_connection().await {
-            if redis::cmd("PING")
-                .query_async::<String>(&mut con)
-                .await
-                .is_ok()
-            {
-                return Peer(child, con);
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("redis-server did not start");
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -443,9 +392,10 @@ async fn snapshots_move_both_ways_between_redis_and_shardcar() {
     );
     let theirs = tempfile::tempdir().unwrap();
     std::fs::copy(&dump, theirs.path().join("dump.rdb")).unwrap();
-    let mut redis = peer(&server, theirs.path()).await;
+    let redis = support::RedisServer::start_with(&server, Some(theirs.path())).await;
+    let mut redis_con = redis.conn().await;
     same(
-        &contents(&mut redis.1).await,
+        &contents(&mut redis_con).await,
         &expected,
         "redis-server loads our dump",
     );
@@ -453,11 +403,14 @@ async fn snapshots_move_both_ways_between_redis_and_shardcar() {
     let _: () = redis::cmd("SET")
         .arg("from-redis")
         .arg("yes")
-        .query_async(&mut redis.1)
+        .query_async(&mut redis_con)
         .await
         .unwrap();
-    let _: () = redis::cmd("SAVE").query_async(&mut redis.1).await.unwrap();
-    let expected = contents(&mut redis.1).await;
+    let _: () = redis::cmd("SAVE")
+        .query_async(&mut redis_con)
+        .await
+        .unwrap();
+    let expected = contents(&mut redis_con).await;
     drop(engine);
     let back = tempfile::tempdir().unwrap();
     std::fs::copy(theirs.path().join("dump.rdb"), back.path().join("dump.rdb")).unwrap();

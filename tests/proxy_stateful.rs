@@ -53,7 +53,9 @@ async fn the_pool_timeout_does_not_cut_a_blocking_command() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_leaves_while_blocked_is_unblocked_on_its_server() {
-    let proxy = Proxy::over_redis(2, "").await;
+    let Some(proxy) = Proxy::over_redis(2, "").await else {
+        return;
+    };
     let queue = "work-queue";
     let server = &proxy.redis[proxy.owner(queue).await];
     let before = server.clients().await;
@@ -296,7 +298,9 @@ async fn transaction_errors_read_as_redis_writes_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exec_and_discard_release_the_private_connection() {
-    let proxy = Proxy::over_redis(2, "").await;
+    let Some(proxy) = Proxy::over_redis(2, "").await else {
+        return;
+    };
     let server = &proxy.redis[proxy.owner("held").await];
     let mut raw = Raw::connect(proxy.addr).await;
     raw.roundtrip(&cmd(&["GET", "held"]), b"$-1\r\n").await;
@@ -323,7 +327,9 @@ async fn exec_and_discard_release_the_private_connection() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scripts_run_on_their_first_keys_server_and_script_commands_fan_out() {
-    let proxy = Proxy::over_redis(3, "hash_tag: \"{}\"").await;
+    let Some(proxy) = Proxy::over_redis(3, "hash_tag: \"{}\"").await else {
+        return;
+    };
     let mut raw = Raw::connect(proxy.addr).await;
     let script = "return redis.call('SET', KEYS[1], ARGV[1])";
     for i in 0..10 {

@@ -100,16 +100,7 @@ pub fn engine_fails(dir: &Path, extra: &[&str]) -> Output {
     output
 }
 
-/// The redis-server named by SHARDCAR_TEST_REDIS_SERVER, if any.
-pub fn redis_server() -> Option<String> {
-    let bin = std::env::var("SHARDCAR_TEST_REDIS_SERVER")
-        .ok()
-        .filter(|b| !b.is_empty());
-    if bin.is_none() {
-        println!("skipped: set SHARDCAR_TEST_REDIS_SERVER to a redis-server 7.0 binary");
-    }
-    bin
-}
+pub use super::children::redis_server;
 
 /// The AOF directory's files.
 pub fn aof_dir(dir: &Path) -> PathBuf {

@@ -46,6 +46,9 @@ impl Drop for Guard {
 #[path = "../support/ports.rs"]
 mod ports;
 pub use ports::free_port;
+#[path = "../support/peers.rs"]
+mod peers;
+pub use peers::redis_server;
 
 /// Polls until `port` answers PING, or panics with `log` once `child` died
 /// or [`READY_TIMEOUT`] passed. The pause between tries is a poll interval,
@@ -84,18 +87,9 @@ pub fn connect(port: u16) -> redis::Connection {
         .expect("connect")
 }
 
-/// True when `redis-server` can be run; prints why not otherwise.
+/// True when a redis-server is configured; prints why not otherwise.
 pub fn have_redis_server() -> bool {
-    let ok = Command::new("redis-server")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        println!("skipped: redis-server is not installed");
-    }
-    ok
+    redis_server().is_some()
 }
 
 /// A `redis-server` child.
@@ -114,7 +108,8 @@ impl Redis {
     /// Starts one on `port`.
     pub fn start_on(dir: &Path, port: u16) -> Redis {
         let log = dir.join(format!("redis-{port}.log"));
-        let mut child = Command::new("redis-server")
+        let bin = std::env::var("SHARDCAR_TEST_REDIS_SERVER");
+        let mut child = Command::new(bin.as_deref().unwrap_or("redis-server"))
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .arg("--dir")

@@ -1,6 +1,7 @@
 //! Test helpers: real servers on ephemeral ports, driven by real clients.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod peers;
 pub mod ports;
 mod redis_server;
 mod resp;
@@ -212,11 +213,13 @@ impl Proxy {
         proxy
     }
 
-    /// A pool over `n` fresh real redis-servers named shard-0…, with extra pool keys.
-    pub async fn over_redis(n: usize, extra: &str) -> Proxy {
+    /// A pool over `n` fresh real redis-servers named shard-0…, with extra pool
+    /// keys; None (the test is skipped) when no redis-server is configured.
+    pub async fn over_redis(n: usize, extra: &str) -> Option<Proxy> {
+        let bin = peers::redis_server()?;
         let mut servers = Vec::new();
         for _ in 0..n {
-            servers.push(RedisServer::start().await);
+            servers.push(RedisServer::start_with(&bin, None).await);
         }
         let lines: Vec<String> = servers
             .iter()
@@ -225,7 +228,7 @@ impl Proxy {
             .collect();
         let mut proxy = Proxy::start(&pool_yaml(&lines, extra)).await;
         proxy.redis = servers;
-        proxy
+        Some(proxy)
     }
 
     /// A proxy for the one pool in `yaml`.

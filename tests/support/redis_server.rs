@@ -1,29 +1,43 @@
-//! Real `redis-server` processes for tests: backends for commands the bundled
-//! engine does not have yet, and a reference to compare with. Each runs on a free
-//! port with no persistence and is killed when dropped.
+//! Real `redis-server` processes for tests: backends for the proxy and a
+//! reference to compare with. Each runs on a free port with no persistence
+//! (unless given a directory to snapshot into) and is killed when dropped.
+//!
+//! The binary is the one SHARDCAR_TEST_REDIS_SERVER names; without it the
+//! constructors print that the test is skipped and return None, so that
+//! `cargo test` passes on a machine without Redis.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
-/// A real `redis-server` on a free port, with no persistence, killed on drop.
+/// A real `redis-server` on a free port, killed on drop.
 pub struct RedisServer {
     pub addr: SocketAddr,
     child: std::process::Child,
 }
 
 impl RedisServer {
-    /// Starts one and waits until it answers PING (up to 10 s). A port taken
-    /// between choosing it and the server binding it is retried with another.
-    pub async fn start() -> RedisServer {
+    /// Starts one with no persistence; None when no redis-server is configured.
+    pub async fn start() -> Option<RedisServer> {
+        Some(Self::start_with(&super::peers::redis_server()?, None).await)
+    }
+
+    /// Starts `bin`, with its snapshot file in `dir` when given, and waits
+    /// until it answers PING (up to 10 s). A port taken between choosing it
+    /// and the server binding it is retried with another.
+    pub async fn start_with(bin: &str, dir: Option<&Path>) -> RedisServer {
         for _ in 0..5 {
             let port = super::ports::free_port();
-            let mut child = std::process::Command::new("redis-server")
+            let mut command = std::process::Command::new(bin);
+            command
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
                 .args(["--save", "", "--appendonly", "no"])
                 .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .expect("redis-server is installed");
+                .stderr(std::process::Stdio::null());
+            if let Some(dir) = dir {
+                command.arg("--dir").arg(dir);
+            }
+            let mut child = command.spawn().expect("redis-server starts");
             let addr: SocketAddr = ([127, 0, 0, 1], port).into();
             if wait_for_pong(addr, &mut child).await {
                 return RedisServer { addr, child };
