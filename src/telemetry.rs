@@ -18,7 +18,7 @@ pub mod cache;
 pub mod engine;
 pub mod proxy;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 use metrics::Unit;
 use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};

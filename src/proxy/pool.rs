@@ -152,7 +152,15 @@ impl Pool {
                     None => Arc::new(fresh),
                 }
             })
-            .collect();
+            .collect::<Vec<_>>();
+        for old in &self.servers {
+            if !servers
+                .iter()
+                .any(|s| Arc::ptr_eq(&s.metrics, &old.metrics))
+            {
+                old.metrics.show_ejected(false);
+            }
+        }
         Pool {
             cache: self.cache.clone(),
             ..Pool::assemble(cfg, servers, Some(self))
@@ -160,6 +168,9 @@ impl Pool {
     }
 
     fn assemble(cfg: config::Pool, servers: Vec<Arc<Server>>, previous: Option<&Pool>) -> Pool {
+        for server in &servers {
+            server.metrics.show_ejected(server.is_ejected());
+        }
         let hash: HashKind = cfg.hash.name().parse().unwrap_or(HashKind::Fnv1a64);
         let distribution = cfg.distribution.name().parse::<Distribution>().ok();
         let ring = build_ring(distribution, &servers);

@@ -428,6 +428,29 @@ mod tests {
     }
 
     #[test]
+    fn the_ejected_gauge_survives_a_reload_and_clears_for_a_removed_server() {
+        use crate::telemetry::testing::{snapshot, value, with_recorder, V};
+        use crate::telemetry::PROXY_SERVER_EJECTED;
+        let ejecting = BEFORE.replace(
+            "redis: true\n  servers:\n    - 127.0.0.1:7001",
+            "redis: true\n  auto_eject_hosts: true\n  server_failure_limit: 1\n  servers:\n    - 127.0.0.1:7001",
+        );
+        let ejected = |snap: &[_], server| value(snap, PROXY_SERVER_EJECTED, &[("server", server)]);
+        let (kept, snapshotter) = with_recorder(|| {
+            let old = routing(&ejecting, 0);
+            old.pools[0].record_failure(0);
+            old.pools[0].record_failure(1);
+            let mut cfg = Config::from_yaml(&ejecting).unwrap().pools.remove(0);
+            cfg.servers.truncate(1);
+            old.pools[0].next(cfg)
+        });
+        let snap = snapshot(&snapshotter);
+        assert!(kept.servers[0].is_ejected());
+        assert_eq!(ejected(&snap, "s1"), V::G(1.0), "s1 is still ejected");
+        assert_eq!(ejected(&snap, "s2"), V::G(0.0), "s2 is gone");
+    }
+
+    #[test]
     fn a_changed_connection_setting_means_new_connections() {
         let old = routing(BEFORE, 0);
         let cfg = Config::from_yaml(&BEFORE.replace(

@@ -50,8 +50,6 @@ impl ServerMetrics {
             counter!(PROXY_SERVER_ERRORS_TOTAL, LABEL_POOL => pool.to_string(),
                 LABEL_SERVER => server.to_string(), LABEL_KIND => kind.as_str())
         };
-        let ejected = gauge!(PROXY_SERVER_EJECTED, &labels());
-        ejected.set(0.0);
         ServerMetrics {
             pool: pool.to_string(),
             server: server.to_string(),
@@ -60,7 +58,7 @@ impl ServerMetrics {
             latency: histogram!(PROXY_SERVER_REQUEST_DURATION_SECONDS, &labels()),
             connections: gauge!(PROXY_SERVER_CONNECTIONS, &labels()),
             pipeline: gauge!(PROXY_SERVER_PIPELINE_DEPTH, &labels()),
-            ejected,
+            ejected: gauge!(PROXY_SERVER_EJECTED, &labels()),
             ejections: counter!(PROXY_SERVER_EJECTIONS_TOTAL, &labels()),
             readmissions: counter!(PROXY_SERVER_READMISSIONS_TOTAL, &labels()),
             sent: counter!(PROXY_SERVER_SENT_BYTES_TOTAL, &labels()),
@@ -98,6 +96,14 @@ impl ServerMetrics {
             metrics: Arc::clone(self),
             written: Instant::now(),
         }
+    }
+
+    /// Sets the ejected gauge to the server's state without counting or
+    /// logging anything: when a pool snapshot is built (a reload keeps an
+    /// ejected server ejected), and 0 for a server a reload removed, so that
+    /// no alert stays on for a server that is gone.
+    pub fn show_ejected(&self, ejected: bool) {
+        self.ejected.set(if ejected { 1.0 } else { 0.0 });
     }
 
     /// Logs and counts the server's ejection after `failures` consecutive failures,
