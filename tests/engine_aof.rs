@@ -99,6 +99,40 @@ fn expiries_cross_the_restart_as_absolute_times() {
 }
 
 #[test]
+fn restore_is_logged_with_an_absolute_ttl() {
+    let dir = tempdir();
+    let node = Node::engine(dir.path(), &[]);
+    let mut con = node.conn();
+    run(&mut con, &["RPUSH", "src", "a", "b"]);
+    let payload: Vec<u8> = redis::cmd("DUMP").arg("src").query(&mut con).unwrap();
+    for (key, ttl) in [("short", 300), ("long", 100_000), ("forever", 0)] {
+        let () = redis::cmd("RESTORE")
+            .arg(key)
+            .arg(ttl)
+            .arg(&payload)
+            .query(&mut con)
+            .unwrap();
+    }
+    node.stop();
+    std::thread::sleep(Duration::from_millis(400));
+    let node = Node::engine(dir.path(), &[]);
+    let mut con = node.conn();
+    let pttl = |con: &mut redis::Connection, key: &str| -> i64 {
+        redis::cmd("PTTL").arg(key).query(con).unwrap()
+    };
+    assert_eq!(pttl(&mut con, "short"), -2, "its time ran out while down");
+    assert!((1..=100_000).contains(&pttl(&mut con, "long")));
+    assert_eq!(pttl(&mut con, "forever"), -1);
+    let items: Vec<String> = redis::cmd("LRANGE")
+        .arg("long")
+        .arg(0)
+        .arg(-1)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(items, ["a", "b"]);
+}
+
+#[test]
 fn a_truncated_tail_is_cut_off_with_a_warning() {
     let dir = tempdir();
     let node = Node::engine(dir.path(), &[]);

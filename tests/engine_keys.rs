@@ -754,3 +754,89 @@ async fn wrong_arity_of_generic_commands() {
         .await;
     }
 }
+
+#[tokio::test]
+async fn dump_and_restore_round_trip_and_refuse_bad_input() {
+    let (_engine, mut con, mut raw) = setup().await;
+    let _: () = q(&mut con, &["RPUSH", "l", "a", "b", "c"]).await;
+    let payload: Vec<u8> = redis::cmd("DUMP")
+        .arg("l")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    expect(&mut raw, &["DUMP", "missing"], "$-1\r\n").await;
+
+    let restore = |key: &str, ttl: &str, payload: &[u8], opts: &[&str]| {
+        let mut c = redis::cmd("RESTORE");
+        c.arg(key).arg(ttl).arg(payload).arg(opts);
+        c
+    };
+    let err = |result: redis::RedisResult<()>| result.unwrap_err().to_string();
+    let busy = restore("l", "0", &payload, &[])
+        .query_async::<()>(&mut con)
+        .await;
+    assert!(
+        err(busy).contains("BUSYKEY"),
+        "an existing key needs REPLACE"
+    );
+    let () = restore("l", "0", &payload, &["REPLACE"])
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    let () = restore("copy", "5000", &payload, &[])
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    let items: Vec<String> = q(&mut con, &["LRANGE", "copy", "0", "-1"]).await;
+    assert_eq!(items, ["a", "b", "c"]);
+    let pttl: i64 = q(&mut con, &["PTTL", "copy"]).await;
+    assert!((1..=5000).contains(&pttl), "{pttl}");
+
+    // An absolute time already past restores nothing, and REPLACE still deletes.
+    let () = restore("copy", "1", &payload, &["REPLACE", "ABSTTL"])
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    let exists: i64 = q(&mut con, &["EXISTS", "copy"]).await;
+    assert_eq!(exists, 0);
+    let () = restore("idle", "0", &payload, &["IDLETIME", "1000"])
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    let idle: i64 = q(&mut con, &["OBJECT", "IDLETIME", "idle"]).await;
+    assert!(idle >= 1000, "IDLETIME sets the access time: {idle}");
+
+    let mut damaged = payload.clone();
+    damaged[3] ^= 0x20;
+    let cases: [(&str, &[u8], &[&str], &str); 8] = [
+        ("-1", &payload, &[], "Invalid TTL value, must be >= 0"),
+        ("x", &payload, &[], "not an integer"),
+        (
+            "0",
+            &damaged,
+            &[],
+            "DUMP payload version or checksum are wrong",
+        ),
+        (
+            "0",
+            b"short",
+            &[],
+            "DUMP payload version or checksum are wrong",
+        ),
+        ("0", &payload, &["FREQ", "256"], "Invalid FREQ value"),
+        ("0", &payload, &["IDLETIME", "-1"], "Invalid IDLETIME value"),
+        (
+            "0",
+            &payload,
+            &["IDLETIME", "1", "FREQ", "1"],
+            "syntax error",
+        ),
+        ("0", &payload, &["NOPE"], "syntax error"),
+    ];
+    for (ttl, bytes, opts, text) in cases {
+        let got = err(restore("new", ttl, bytes, opts).query_async(&mut con).await);
+        assert!(got.contains(text), "RESTORE new {ttl} {opts:?}: {got}");
+    }
+    let exists: i64 = q(&mut con, &["EXISTS", "new"]).await;
+    assert_eq!(exists, 0, "a refused RESTORE writes nothing");
+}

@@ -64,18 +64,24 @@ pub struct Db {
     /// Keys deleted by expiry since the last `take_expired`, so the keyspace can
     /// tell watchers (a watched key that expires aborts EXEC, as in Redis).
     expired: Vec<Bytes>,
-    /// Wall-clock time of creation: access times count whole seconds from here,
-    /// so they fit in 4 bytes for 136 years of uptime.
+    /// Access times count whole seconds from here, so they fit in 4 bytes: a
+    /// year before the database's creation, so that a key may be given an
+    /// access time older than the database (RESTORE … IDLETIME), and well over
+    /// a century of uptime after it.
     clock_base: UnixMs,
     /// A running snapshot's bookkeeping (see `persist::snapshot`), if any.
     frozen: Option<Box<Frozen>>,
 }
 
+/// How far before a database's creation its access clock starts.
+const CLOCK_HEADROOM_MS: UnixMs = 365 * 24 * 3600 * 1000;
+
 impl Default for Db {
     fn default() -> Db {
         let clock_base = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as UnixMs);
+            .map_or(0, |d| d.as_millis() as UnixMs)
+            - CLOCK_HEADROOM_MS;
         Db {
             slots: Vec::new(),
             free: Vec::new(),

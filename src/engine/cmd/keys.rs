@@ -1,15 +1,14 @@
 //! Generic key commands, whatever the type of the value: DEL, UNLINK, EXISTS,
 //! TYPE, TOUCH, RENAME, RENAMENX, COPY, MOVE, RANDOMKEY here; expiry in
-//! [`expire`], KEYS and SCAN in [`scan`], OBJECT in [`object`]; freeing large
-//! values off the command path in [`lazyfree`]. As Redis's `db.c`/`expire.c`.
-//!
-//! DUMP and RESTORE are not implemented: they need Redis's RDB value
-//! serialization, which belongs with persistence.
+//! [`expire`], KEYS and SCAN in [`scan`], OBJECT in [`object`], DUMP and
+//! RESTORE in [`dump`]; freeing large values off the command path in
+//! [`lazyfree`]. As Redis's `db.c`/`expire.c`/`cluster.c`.
 //!
 //! Watchers: after a successful write the dispatcher signals every declared key.
 //! Commands that changed nothing say so (`no_change`); a cross-database COPY or
 //! MOVE signals its key in the other database itself.
 
+mod dump;
 mod expire;
 pub(crate) mod lazyfree;
 mod object;
@@ -45,6 +44,8 @@ pub(super) const COMMANDS: &[(&str, Handler)] = &[
     ("keys", scan::keys),
     ("scan", scan::scan),
     ("object", object::object),
+    ("dump", dump::dump),
+    ("restore", dump::restore),
 ];
 
 /// Counts a read lookup in INFO's `keyspace_hits` / `keyspace_misses`, as Redis's

@@ -7,6 +7,8 @@
 //!
 //! - relative expiries (EXPIRE, SET EX, SETEX, GETEX…) become the absolute
 //!   `PEXPIREAT` / `SET … PXAT`, or `DEL` when the key is gone, or `PERSIST`;
+//! - RESTORE's relative TTL becomes an absolute one (`ABSTTL`), or `DEL`
+//!   when the value was already expired;
 //! - random effects (SPOP) become the `SREM` of what was popped;
 //! - float arithmetic (INCRBYFLOAT, HINCRBYFLOAT) becomes the `SET KEEPTTL` /
 //!   `HSET` of the result, so rounding cannot drift on replay;
@@ -181,6 +183,18 @@ fn by_effect(cx: &mut Ctx<'_>, name: &str, args: &[Bytes], reply: &Frame) -> Opt
                 None => vec![word("DEL"), args[1].clone()],
             }
         }
+        // Without IDLETIME/FREQ, and REPLACE in case the log already has the key.
+        "restore" => match expiry() {
+            Some(at) => vec![
+                word("RESTORE"),
+                args[1].clone(),
+                number(at.unwrap_or(0)),
+                args[3].clone(),
+                word("REPLACE"),
+                word("ABSTTL"),
+            ],
+            None => vec![word("DEL"), args[1].clone()],
+        },
         "incrbyfloat" => vec![word("SET"), args[1].clone(), bulk(reply)?, word("KEEPTTL")],
         "hincrbyfloat" => vec![word("HSET"), args[1].clone(), args[2].clone(), bulk(reply)?],
         "spop" => {

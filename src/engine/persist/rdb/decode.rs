@@ -18,7 +18,7 @@ use crate::engine::types::zset::{parse_score, ListpackLimits, ZSet};
 use crate::engine::value::{parse_canonical_int, EncodingLimits, Str, Value};
 
 /// The newest version we read (7.2's; it adds listpack sets to 7.0's).
-const MAX_VERSION: u32 = 11;
+pub(super) const MAX_VERSION: u32 = 11;
 
 /// What an RDB file holds, one item at a time.
 #[derive(Debug)]
@@ -111,6 +111,27 @@ impl<R: Read> Decoder<R> {
             None => return Err(d.at(5, RdbErrorKind::BadMagic)),
         }
         Ok(d)
+    }
+
+    /// A decoder of one bare value (a DUMP payload's), written by an RDB of
+    /// `version`: no header, no trailer.
+    pub(super) fn bare(input: R, size: u64, limits: EncodingLimits, version: u32) -> Decoder<R> {
+        Decoder {
+            input,
+            offset: 0,
+            size,
+            digest: CRC64_FAST.digest(),
+            version,
+            limits,
+            db: 0,
+            done: false,
+        }
+    }
+
+    /// A type byte and the value it announces; `None` for an empty aggregate.
+    pub(super) fn object(&mut self) -> Result<Option<Value>> {
+        let kind = self.byte()?;
+        self.value(kind, 0, b"")
     }
 
     /// The file's RDB version.

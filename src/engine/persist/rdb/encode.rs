@@ -87,7 +87,13 @@ impl Encoder {
         self.value(value);
     }
 
-    /// A value without its type byte (DUMP payloads add it themselves).
+    /// A value after its type byte, as a DUMP payload starts.
+    pub fn value_with_type(&mut self, value: &Value) {
+        self.buf.push(type_of(value));
+        self.value(value);
+    }
+
+    /// A value without its type byte.
     pub fn value(&mut self, value: &Value) {
         match value {
             Value::Str(Str::Int(n)) => self.int_string(*n),

@@ -20,6 +20,7 @@
 //! sorted sets, intsets for small integer sets, quicklists of listpacks for lists.
 
 mod decode;
+pub mod dump;
 mod encode;
 pub mod lzf;
 pub mod packed;
