@@ -2,8 +2,10 @@
 # Runs the same redis-benchmark (SET and GET, 64-byte values, -c 50, random keys,
 # -P 1 and -P 16) through Debian's nutcracker and through `shardcar proxy`, with the
 # same pool config over the same three redis-server backends, alternating, and
-# prints ops/s, p99 latency and the ratio per test. Figures, not pass/fail: compare
-# ratios from one run, never absolute numbers across runs.
+# prints ops/s, p99 latency and the ratio per test, and the CPU time each proxy
+# spent per request (from /proc: less sensitive to a busy machine than ops/s).
+# Figures, not pass/fail: compare ratios from one run, never absolute numbers
+# across runs.
 #
 # Usage: benches/proxy-vs-nutcracker.sh [requests per test, default 200000] [rounds, default 2]
 set -euo pipefail
@@ -34,10 +36,13 @@ YML
 
 NC_PORT=$(free_port); write_config "$NC_PORT"
 "$NUTCRACKER" -c "$WORK/pool-$NC_PORT.yml" -s "$(free_port)" -o "$WORK/nutcracker.log" &
-PIDS+=($!)
+NC_PID=$!; PIDS+=($NC_PID)
 SC_PORT=$(free_port); write_config "$SC_PORT"
 "$SHARDCAR" proxy -c "$WORK/pool-$SC_PORT.yml" -s "$(free_port)" -v 3 &
-PIDS+=($!)
+SC_PID=$!; PIDS+=($SC_PID)
+# CPU time (user + system, in clock ticks) a process has used so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
 wait_ready "$NC_PORT"
 wait_ready "$SC_PORT"
 
@@ -50,12 +55,17 @@ bench() {
 printf '%-5s %6s %14s %10s %14s %10s %8s\n' test depth nutcracker p99_ms shardcar p99_ms ratio
 for depth in 1 16; do
   : > "$WORK/nc"; : > "$WORK/sc"
+  nc_ticks=0; sc_ticks=0
   for _ in $(seq "$ROUNDS"); do
-    bench "$NC_PORT" "$depth" >> "$WORK/nc"
-    bench "$SC_PORT" "$depth" >> "$WORK/sc"
+    before=$(cpu_ticks "$NC_PID"); bench "$NC_PORT" "$depth" >> "$WORK/nc"
+    nc_ticks=$((nc_ticks + $(cpu_ticks "$NC_PID") - before))
+    before=$(cpu_ticks "$SC_PID"); bench "$SC_PORT" "$depth" >> "$WORK/sc"
+    sc_ticks=$((sc_ticks + $(cpu_ticks "$SC_PID") - before))
   done
   # Average the rounds per test.
   avg() { awk '{n[$1]++; ops[$1]+=$2; p99[$1]+=$3} END {for (t in n) print t, ops[t]/n[t], p99[t]/n[t]}' "$1" | sort; }
   join <(avg "$WORK/nc") <(avg "$WORK/sc") |
     awk -v d="$depth" '{printf "%-5s %6s %14.0f %10.3f %14.0f %10.3f %7.2fx\n", $1, d, $2, $3, $4, $5, $4/$2}'
+  awk -v d="$depth" -v nc="$nc_ticks" -v sc="$sc_ticks" -v us="$TICK_US" -v n=$((2 * REQUESTS * ROUNDS)) \
+    'BEGIN {printf "cpu   %6s %11.2f us/req %21.2f us/req %7.2fx\n", d, nc * us / n, sc * us / n, (sc > 0 ? nc / sc : 0)}'
 done
