@@ -256,8 +256,11 @@ async fn allkeys_lru_spares_recently_read_keys() {
     for i in 0..20 {
         q::<Option<String>>(&mut con, &["GET", &format!("hot:{i}")]).await;
     }
-    // 6 MiB more against 2 MiB of room: about a thousand keys must go.
-    for chunk in 0..15 {
+    // 3.2 MiB more against 2 MiB of room: about 300 keys must go, so cold keys
+    // stay plentiful in every eviction sample. (With more to evict, samples
+    // run short of cold keys, and a hot key read a second before the last
+    // writes is older than they are: a slow machine then evicts one.)
+    for chunk in 0..8 {
         let mut pipe = redis::pipe();
         for i in 0..100 {
             pipe.cmd("SET")
@@ -269,7 +272,7 @@ async fn allkeys_lru_spares_recently_read_keys() {
     }
     q::<()>(&mut con, &["CONFIG", "SET", "maxmemory", "0"]).await;
     let evicted = num(&info(&mut con, "stats").await, "evicted_keys");
-    assert!(evicted > 500, "{evicted} evicted");
+    assert!(evicted > 150, "{evicted} evicted");
     let mut hot = 0;
     for i in 0..20 {
         hot += i64::from(
