@@ -18,6 +18,13 @@ use crate::config::{Mode, Rule};
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
+/// A flusher that fell behind takes up to this many times `batch_size` queued
+/// writes in one transaction. Each commit costs a sync, and rewrites every
+/// page its rows touched (SQLite's WAL), so while writes come faster than
+/// batches of `batch_size` go, fewer larger ones catch up where small ones
+/// would fall further behind.
+const BEHIND_GROWTH: usize = 32;
+
 /// Flushes rule `i` until nothing is pending. With `stop`, an unreachable
 /// database is retried with backoff until it comes back or `stop` is set;
 /// without, the first such error is returned.
@@ -32,7 +39,7 @@ pub(super) async fn flush_all(
     };
     let mut backoff = FIRST_BACKOFF;
     loop {
-        let records = pending.peek(wb.batch_size);
+        let records = pending.peek(wb.batch_size.saturating_mul(BEHIND_GROWTH));
         let Some(high_water) = records.last().map(|(r, _)| r.seq) else {
             return Ok(());
         };
