@@ -97,6 +97,8 @@ pub enum CacheError {
 #[derive(Debug)]
 pub(crate) struct RuleState {
     pub(crate) rule: Rule,
+    /// The rule's name, shared by its journal records.
+    pub(crate) name: Arc<str>,
     pub(crate) reads: look_aside::Reads,
     pub(crate) pending: Option<pending::Pending>,
     pub(crate) metrics: RuleMetrics,
@@ -208,6 +210,7 @@ impl Cache {
             .map(|rule| {
                 Arc::new(RuleState {
                     rule: rule.clone(),
+                    name: Arc::from(rule.name.as_str()),
                     reads: look_aside::Reads::default(),
                     pending: rule
                         .write_back

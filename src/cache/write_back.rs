@@ -112,7 +112,7 @@ pub(crate) fn queue(cache: &Arc<Cache>, pool: &Arc<Pool>, target: &Target, op: W
         let mut next = cache.order.lock();
         let record = Record {
             seq: *next,
-            rule: state.rule.name.clone(),
+            rule: Arc::clone(&state.name),
             key: target.key.clone(),
             replace,
             fields: columns
@@ -231,7 +231,7 @@ async fn high_water_marks(
     cache: &Cache,
     records: &[Record],
 ) -> Result<HashMap<String, u64>, CacheError> {
-    let mut names: Vec<&str> = records.iter().map(|r| r.rule.as_str()).collect();
+    let mut names: Vec<&str> = records.iter().map(|r| &*r.rule).collect();
     let write_back = cache.rules.iter().filter(|s| s.pending.is_some());
     names.extend(write_back.map(|s| s.rule.name.as_str()));
     names.sort_unstable();
@@ -253,15 +253,15 @@ fn replay(
     let mut replayed = 0;
     for record in records {
         // Writes already flushed past (the mark) are no loss, whatever the rule.
-        if record.seq <= marks.get(&record.rule).copied().unwrap_or(0) {
+        if record.seq <= marks.get(&*record.rule).copied().unwrap_or(0) {
             continue;
         }
         let state = cache
             .rules
             .iter()
-            .find(|s| s.rule.name == record.rule && s.pending.is_some());
+            .find(|s| *s.name == *record.rule && s.pending.is_some());
         let Some(state) = state else {
-            *orphans.entry(record.rule.as_str()).or_default() += 1;
+            *orphans.entry(&*record.rule).or_default() += 1;
             continue;
         };
         let names = state.rule.value.columns();
