@@ -15,7 +15,9 @@
 #
 # Usage: benches/cache.sh [requests per test, default 200000] [rounds, default 2]
 #        SHARDCAR_TEST_PG=postgres://USER@HOST/DB adds the PostgreSQL run;
-#        BATCH=N sets the write-back rules' batch_size (default 500).
+#        BATCH=N sets the write-back rules' batch_size (default 500);
+#        SHARDCAR=path runs that binary (another build, to compare) instead of
+#        building this tree's; ONLY=write_back skips the look-aside part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,8 +29,11 @@ KEYS=100000
 BATCH=${BATCH:-500}
 VALUE=$(printf 'v%.0s' $(seq 64))
 
-cargo build --release --quiet
-SHARDCAR=target/release/shardcar
+ONLY=${ONLY:-}
+if [ -z "${SHARDCAR:-}" ]; then
+  cargo build --release --quiet
+  SHARDCAR=target/release/shardcar
+fi
 
 . benches/common.sh
 redis_servers 3
@@ -75,6 +80,8 @@ PIDS+=($SHARDCAR_PID)
 wait_ready "$PORT"
 [ -n "$PG" ] && wait_ready "$PG_PORT"
 
+# The look-aside part's data (skipped with ONLY=write_back).
+if [ "$ONLY" != write_back ]; then
 # Every key redis-benchmark's __rand_int__ can make (12 digits): a row for the
 # look-aside rule, a plain value; then each cached key read once (a miss).
 python3 - "$SQLITE" "$KEYS" "$VALUE" <<'PY'
@@ -92,6 +99,7 @@ for i in range($KEYS):
     sys.stdout.write('$prefix:%012d' % i + ('' if '$prefix'.startswith('GET') else ' $VALUE') + '\n')
 " | redis-cli -p "$PORT" >/dev/null
 done
+fi
 
 # ops/s and p99 ms of one redis-benchmark run of COMMAND….
 bench() { # port depth command…
@@ -104,20 +112,23 @@ metric() { # name rule
   curl -s "http://$ADMIN/metrics" | awk -v n="$1" -v r="rule=\"$2\"" '$1 ~ "^"n"[{]" && index($1, r) {print $2}'
 }
 
-echo "== look-aside hit vs plain GET (same pool, -c 50, ${REQUESTS} requests, ${ROUNDS} rounds)"
-printf '%6s %14s %10s %14s %10s %8s\n' depth plain_GET p99_ms cached_GET p99_ms ratio
-for depth in 1 16; do
-  : > "$WORK/plain"; : > "$WORK/cached"
-  for _ in $(seq "$ROUNDS"); do
-    bench "$PORT" "$depth" GET "plain:__rand_int__" >> "$WORK/plain"
-    bench "$PORT" "$depth" GET "la:__rand_int__" >> "$WORK/cached"
+look_aside() {
+  echo "== look-aside hit vs plain GET (same pool, -c 50, ${REQUESTS} requests, ${ROUNDS} rounds)"
+  printf '%6s %14s %10s %14s %10s %8s\n' depth plain_GET p99_ms cached_GET p99_ms ratio
+  for depth in 1 16; do
+    : > "$WORK/plain"; : > "$WORK/cached"
+    for _ in $(seq "$ROUNDS"); do
+      bench "$PORT" "$depth" GET "plain:__rand_int__" >> "$WORK/plain"
+      bench "$PORT" "$depth" GET "la:__rand_int__" >> "$WORK/cached"
+    done
+    avg() { awk '{ops+=$1; p99+=$2; n++} END {print ops/n, p99/n}' "$1"; }
+    paste -d' ' <(avg "$WORK/plain") <(avg "$WORK/cached") |
+      awk -v d="$depth" '{printf "%6s %14.0f %10.3f %14.0f %10.3f %7.2fx\n", d, $1, $2, $3, $4, $3/$1}'
   done
-  avg() { awk '{ops+=$1; p99+=$2; n++} END {print ops/n, p99/n}' "$1"; }
-  paste -d' ' <(avg "$WORK/plain") <(avg "$WORK/cached") |
-    awk -v d="$depth" '{printf "%6s %14.0f %10.3f %14.0f %10.3f %7.2fx\n", d, $1, $2, $3, $4, $3/$1}'
-done
-misses=$(metric shardcar_cache_misses_total la)
-echo "(look-aside misses during the runs: ${misses:-?} of which the warm-up made $KEYS)"
+  misses=$(metric shardcar_cache_misses_total la)
+  echo "(look-aside misses during the runs: ${misses:-?} of which the warm-up made $KEYS)"
+}
+[ "$ONLY" = write_back ] || look_aside
 
 # One write-back load: ops/s, the highest flush lag seen during it, and the
 # seconds SQL took to catch up after it.

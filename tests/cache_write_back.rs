@@ -195,6 +195,66 @@ async fn a_row_sql_refuses_goes_to_the_dead_letter_table() {
     .await;
 }
 
+/// A batch that grew past `batch_size` (the flusher fell behind a pipeline)
+/// with one row SQL refuses: that row goes to the dead-letter table, every
+/// other row to the table, each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_row_in_a_grown_batch_goes_to_the_dead_letter_table() {
+    each_db(
+        "a_refused_row_in_a_grown_batch_goes_to_the_dead_letter_table",
+        async |db, dir| {
+            let t = db.table("wb_poison_grown");
+            let r = format!("grown{}", std::process::id());
+            fresh(&db, &[&t], &[&r]).await;
+            db.exec(&format!(
+                "CREATE TABLE {t} (id TEXT PRIMARY KEY, n INTEGER CHECK (n >= 0), _version BIGINT)"
+            ))
+            .await;
+            let rule = upsert_rule(&r, &t, "    flush_interval: 1h\n    batch_size: 2\n")
+                .replace("    create: true\n", "");
+            let proxy = CacheProxy::start(1, &cache_yaml(&db, &dir, &rule)).await;
+            let mut con = proxy.conn().await;
+            let mut pipe = redis::pipe();
+            for i in 0..40 {
+                let n = if i == 23 { -5 } else { i };
+                pipe.set(format!("{r}:{i:02}"), n).ignore();
+            }
+            let _: () = pipe.query_async(&mut con).await.unwrap();
+            let pool = proxy.pool.clone();
+            proxy.stop().await;
+            let stopped = pool.cache.as_deref().unwrap();
+            assert_eq!(stopped.count(|m| &m.dead_letters), 1);
+            assert_eq!(stopped.count(|m| &m.flushed), 40);
+            // 3 when the refused batch had grown: it, its part, the row alone.
+            let errors = stopped.count(|m| &m.sql_errors);
+            let kind = if db.is_postgres() {
+                "PostgreSQL"
+            } else {
+                "SQLite"
+            };
+            eprintln!("{kind}: {errors} refused transactions");
+            let rows = db.rows(&format!("SELECT id, n FROM {t} ORDER BY id")).await;
+            let expected: Vec<_> = (0..40)
+                .filter(|&i| i != 23)
+                .map(|i| vec![Some(format!("{i:02}")), Some(i.to_string())])
+                .collect();
+            assert_eq!(rows, expected);
+            let dead = db
+                .rows(&format!(
+                    "SELECT redis_key FROM shardcar_dead_letter WHERE rule = '{r}'"
+                ))
+                .await;
+            assert_eq!(dead, vec![vec![Some(format!("{r}:23"))]]);
+            db.exec(&format!(
+                "DELETE FROM shardcar_dead_letter WHERE rule = '{r}'"
+            ))
+            .await;
+            fresh(&db, &[&t], &[&r]).await;
+        },
+    )
+    .await;
+}
+
 /// With the database write-locked, writes are still acknowledged up to
 /// `max_pending`; then `reject` answers -BUSY and `block` waits; once the lock
 /// is gone everything is flushed.

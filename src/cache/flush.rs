@@ -18,6 +18,13 @@ use crate::config::{Mode, Rule};
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
+/// A flusher that fell behind takes up to this many times `batch_size` queued
+/// writes in one transaction. Each commit costs a sync, and rewrites every
+/// page its rows touched (SQLite's WAL), so while writes come faster than
+/// batches of `batch_size` go, fewer larger ones catch up where small ones
+/// would fall further behind.
+const BEHIND_GROWTH: usize = 32;
+
 /// Flushes rule `i` until nothing is pending. With `stop`, an unreachable
 /// database is retried with backoff until it comes back or `stop` is set;
 /// without, the first such error is returned.
@@ -32,7 +39,7 @@ pub(super) async fn flush_all(
     };
     let mut backoff = FIRST_BACKOFF;
     loop {
-        let records = pending.peek(wb.batch_size);
+        let records = pending.peek(wb.batch_size.saturating_mul(BEHIND_GROWTH));
         let Some(high_water) = records.last().map(|(r, _)| r.seq) else {
             return Ok(());
         };
@@ -81,7 +88,7 @@ async fn flush_batch(
     };
     match state.metrics.sql(cache.store.apply(rule, &batch).await) {
         Ok(()) => {}
-        Err(StoreError::Rejected(_)) => one_by_one(cache, i, &batch).await?,
+        Err(StoreError::Rejected(_)) => in_parts(cache, i, &batch).await?,
         Err(unavailable) => return Err(unavailable),
     }
     let rows = batch.writes.len() as u64;
@@ -89,21 +96,59 @@ async fn flush_batch(
     Ok(())
 }
 
-/// A refused batch, write by write: each refused one to the dead-letter table,
-/// then the high-water mark. Replaying any of it is harmless (the guards), so
-/// only the last transaction advances the mark.
-async fn one_by_one(cache: &Cache, i: usize, batch: &Batch) -> Result<(), StoreError> {
+/// A refused batch in parts of `batch_size` (it may have grown past it),
+/// each refused part write by write, the refused writes to the dead-letter
+/// table; then the high-water mark. A poisoned row then costs about as many
+/// transactions as in a batch that did not grow. Replaying any of it is
+/// harmless (the guards), so only the last transaction advances the mark.
+async fn in_parts(cache: &Cache, i: usize, batch: &Batch) -> Result<(), StoreError> {
     let state = &cache.rules[i];
     let rule = &state.rule;
-    let single = |writes: Vec<Write>, high_water: Option<u64>| Batch {
+    let size = rule
+        .write_back
+        .as_ref()
+        .map_or(1, |wb| wb.batch_size.max(1));
+    let grown = batch.writes.len() > size;
+    for part in batch.writes.chunks(size) {
+        if grown {
+            let applied = cache
+                .store
+                .apply(rule, &unmarked(rule, part.to_vec()))
+                .await;
+            match state.metrics.sql(applied) {
+                Ok(()) => continue,
+                Err(StoreError::Rejected(_)) => {}
+                Err(unavailable) => return Err(unavailable),
+            }
+        }
+        one_by_one(cache, i, part).await?;
+    }
+    let mark = Batch {
+        rule: rule.name.clone(),
+        writes: Vec::new(),
+        high_water: batch.high_water,
+    };
+    let marked = cache.store.apply(rule, &mark).await;
+    state.metrics.sql(marked)
+}
+
+/// Writes to apply without advancing the high-water mark.
+fn unmarked(rule: &Rule, writes: Vec<Write>) -> Batch {
+    Batch {
         rule: rule.name.clone(),
         writes,
-        high_water,
-    };
-    for write in &batch.writes {
+        high_water: None,
+    }
+}
+
+/// Writes one by one, each refused one to the dead-letter table.
+async fn one_by_one(cache: &Cache, i: usize, writes: &[Write]) -> Result<(), StoreError> {
+    let state = &cache.rules[i];
+    let rule = &state.rule;
+    for write in writes {
         let applied = cache
             .store
-            .apply(rule, &single(vec![write.clone()], None))
+            .apply(rule, &unmarked(rule, vec![write.clone()]))
             .await;
         match state.metrics.sql(applied) {
             Ok(()) => {}
@@ -118,11 +163,7 @@ async fn one_by_one(cache: &Cache, i: usize, batch: &Batch) -> Result<(), StoreE
             Err(unavailable) => return Err(unavailable),
         }
     }
-    let marked = cache
-        .store
-        .apply(rule, &single(Vec::new(), batch.high_water))
-        .await;
-    state.metrics.sql(marked)
+    Ok(())
 }
 
 /// Journal records as row changes: one per write for append rules; one per key

@@ -62,7 +62,7 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> JournalError + '_ {
 #[derive(Debug)]
 struct Segment {
     path: PathBuf,
-    last_per_rule: HashMap<String, u64>,
+    last_per_rule: HashMap<Arc<str>, u64>,
     /// Its size on disk.
     bytes: u64,
 }
@@ -71,7 +71,7 @@ impl Segment {
     fn applied(&self, applied: &HashMap<String, u64>) -> bool {
         self.last_per_rule
             .iter()
-            .all(|(rule, last)| applied.get(rule).is_some_and(|a| a >= last))
+            .all(|(rule, last)| applied.get(&**rule).is_some_and(|a| a >= last))
     }
 }
 
@@ -156,7 +156,7 @@ enum Msg {
     Append {
         bytes: Vec<u8>,
         seq: u64,
-        rule: String,
+        rule: Arc<str>,
         fsync: Fsync,
         ack: oneshot::Sender<Result<(), String>>,
     },

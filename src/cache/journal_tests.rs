@@ -9,7 +9,7 @@ use super::*;
 fn record(seq: u64, rule: &str, value: &[u8]) -> Record {
     Record {
         seq,
-        rule: rule.to_string(),
+        rule: rule.into(),
         key: Bytes::from(format!("k:{seq}")),
         replace: seq % 3 == 0,
         fields: vec![(Bytes::from("v"), Bytes::copy_from_slice(value))],

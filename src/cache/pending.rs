@@ -72,7 +72,8 @@ struct Queue {
     records: VecDeque<(Record, Vec<(usize, Bytes)>)>,
     /// When each of `records` was queued, in the same order (the flush lag).
     queued: VecDeque<Instant>,
-    overlay: HashMap<Bytes, Overlay>,
+    /// Hashed with ahash: a lookup or two per write.
+    overlay: HashMap<Bytes, Overlay, ahash::RandomState>,
 }
 
 /// Whether a write found room in the queue.

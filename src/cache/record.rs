@@ -4,6 +4,7 @@
 //! a torn tail (cut) or damage (refused).
 
 use bytes::Bytes;
+use std::sync::Arc;
 
 /// A record larger than this is damage, not data (Redis caps a value at 512 MB).
 const MAX_RECORD_BYTES: usize = 1 << 30;
@@ -13,8 +14,8 @@ const MAX_RECORD_BYTES: usize = 1 << 30;
 pub struct Record {
     /// Its place in the journal; also its version in SQL.
     pub seq: u64,
-    /// The rule it belongs to.
-    pub rule: String,
+    /// The rule it belongs to (shared: every write of a rule names it).
+    pub rule: Arc<str>,
     /// The Redis key.
     pub key: Bytes,
     /// The row is deleted before `fields` are set (DEL, or a whole-value SET).
@@ -24,29 +25,33 @@ pub struct Record {
 }
 
 impl Record {
-    /// The record as journal bytes, framed.
+    /// The record as journal bytes, framed: one buffer, the header filled in
+    /// once the payload is written.
     pub fn encode(&self) -> Vec<u8> {
-        let mut p = Vec::with_capacity(64 + self.key.len());
-        p.extend_from_slice(&self.seq.to_le_bytes());
-        put(&mut p, self.rule.as_bytes());
-        p.push(u8::from(self.replace));
-        put(&mut p, &self.key);
-        p.extend_from_slice(&(self.fields.len() as u32).to_le_bytes());
+        let fields: usize = self.fields.iter().map(|(n, v)| 8 + n.len() + v.len()).sum();
+        let mut out =
+            Vec::with_capacity(8 + 8 + 4 + self.rule.len() + 1 + 4 + self.key.len() + 4 + fields);
+        out.extend_from_slice(&[0; 8]);
+        out.extend_from_slice(&self.seq.to_le_bytes());
+        put(&mut out, self.rule.as_bytes());
+        out.push(u8::from(self.replace));
+        put(&mut out, &self.key);
+        out.extend_from_slice(&(self.fields.len() as u32).to_le_bytes());
         for (name, value) in &self.fields {
-            put(&mut p, name);
-            put(&mut p, value);
+            put(&mut out, name);
+            put(&mut out, value);
         }
-        let mut out = Vec::with_capacity(p.len() + 8);
-        out.extend_from_slice(&(p.len() as u32).to_le_bytes());
-        out.extend_from_slice(&crc32fast::hash(&p).to_le_bytes());
-        out.extend_from_slice(&p);
+        let len = (out.len() - 8) as u32;
+        let crc = crc32fast::hash(&out[8..]);
+        out[..4].copy_from_slice(&len.to_le_bytes());
+        out[4..8].copy_from_slice(&crc.to_le_bytes());
         out
     }
 
     /// Reads a payload (after its length and CRC were checked).
     fn decode(mut p: &[u8]) -> Option<Record> {
         let seq = u64::from_le_bytes(take(&mut p, 8)?.try_into().ok()?);
-        let rule = String::from_utf8(get(&mut p)?.to_vec()).ok()?;
+        let rule = Arc::from(std::str::from_utf8(get(&mut p)?).ok()?);
         let replace = take(&mut p, 1)?[0] == 1;
         let key = Bytes::copy_from_slice(get(&mut p)?);
         let n = u32::from_le_bytes(take(&mut p, 4)?.try_into().ok()?) as usize;

@@ -20,6 +20,7 @@
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::Arc;
+use tokio::sync::oneshot;
 
 use super::command::{Target, Write as WriteOp, WriteReply};
 use super::flush::flush_all;
@@ -42,9 +43,7 @@ pub(crate) async fn write(
     turn: &mut Turn,
 ) -> Frame {
     let state = &cache.rules[target.rule];
-    let (Some(pending), Some(wb), Some(journal)) =
-        (&state.pending, &state.rule.write_back, &cache.journal)
-    else {
+    let (Some(pending), Some(wb)) = (&state.pending, &state.rule.write_back) else {
         return Frame::error("ERR shardcar: write-back is not running");
     };
     let room = pending.make_room(wb.max_pending, wb.on_full).await;
@@ -58,17 +57,62 @@ pub(crate) async fn write(
             state.rule.name, wb.max_pending
         ));
     }
+    let queued = queue(cache, pool, target, op);
+    turn.pass();
+    queued.reply().await
+}
+
+/// Whether a write to `target` would find room in its queue at once.
+pub(crate) fn has_room(cache: &Cache, target: &Target) -> bool {
+    let state = &cache.rules[target.rule];
+    match (&state.pending, &state.rule.write_back) {
+        (Some(pending), Some(wb)) => pending.len() < wb.max_pending,
+        _ => false,
+    }
+}
+
+/// A write queued to the journal and the backend, its reply to come.
+#[derive(Debug)]
+pub(crate) struct Queued {
+    cache: Arc<Cache>,
+    pool: Arc<Pool>,
+    rule: usize,
+    /// The journal's word (`None`: there is no journal, write-back is off).
+    ack: Option<oneshot::Receiver<Result<(), String>>>,
+    sent: Vec<Sent>,
+    reply: Option<WriteReply>,
+    /// How many columns the write sets.
+    written: usize,
+}
+
+/// Queues a write to the journal, the backend and the pending writes, in
+/// the one order of the cache's sequence. Never waits: the caller made room.
+pub(crate) fn queue(cache: &Arc<Cache>, pool: &Arc<Pool>, target: &Target, op: WriteOp) -> Queued {
+    let state = &cache.rules[target.rule];
     let (replace, columns, reply) = match op {
         WriteOp::Set { columns, reply } => (false, columns, Some(reply)),
         WriteOp::Delete => (true, Vec::new(), None),
     };
-    let written = columns.len();
+    let mut queued = Queued {
+        cache: Arc::clone(cache),
+        pool: Arc::clone(pool),
+        rule: target.rule,
+        ack: None,
+        sent: Vec::new(),
+        reply,
+        written: columns.len(),
+    };
+    let (Some(pending), Some(wb), Some(journal)) =
+        (&state.pending, &state.rule.write_back, &cache.journal)
+    else {
+        return queued;
+    };
     let names = state.rule.value.columns();
-    let (ack, sent, full) = {
+    let full = {
         let mut next = cache.order.lock();
         let record = Record {
             seq: *next,
-            rule: state.rule.name.clone(),
+            rule: Arc::clone(&state.name),
             key: target.key.clone(),
             replace,
             fields: columns
@@ -77,38 +121,47 @@ pub(crate) async fn write(
                 .collect(),
         };
         *next += 1;
-        let ack = journal.append(&record, wb.fsync);
-        let sent = state.reads.invalidate(&target.key, || {
+        queued.ack = Some(journal.append(&record, wb.fsync));
+        queued.sent = state.reads.invalidate(&target.key, || {
             backend_write(pool, &state.rule, &target.key, replace, &columns)
         });
-        let len = pending.push(record, columns.clone());
-        (ack, sent, len >= wb.batch_size)
+        pending.push(record, columns) >= wb.batch_size
     };
-    turn.pass();
     if full {
         pending.work.notify_one();
     }
-    let mut frames = Vec::new();
-    for s in sent {
-        frames.push(s.reply(pool).await);
-    }
-    match ack.await {
-        Ok(Ok(())) => state.metrics.journaled.incr(),
-        Ok(Err(e)) => return Frame::error(format!("ERR shardcar: {e}")),
-        Err(_) => return Frame::error("ERR shardcar: the journal is closed"),
-    }
-    if let Some(error) = frames.iter().find(|f| f.is_error()) {
-        return error.clone();
-    }
-    match reply {
-        Some(WriteReply::Ok) => Frame::ok(),
-        // A whole hash went to the backend: its HSET counted the new fields.
-        // A partial one only dropped the cached value: count what was written.
-        Some(WriteReply::Count) if written < state.rule.value.columns().len() => {
-            Frame::Integer(written as i64)
+    queued
+}
+
+impl Queued {
+    /// The client's reply, once the journal and the backend answered.
+    pub(crate) async fn reply(self) -> Frame {
+        let state = &self.cache.rules[self.rule];
+        let Some(ack) = self.ack else {
+            return Frame::error("ERR shardcar: write-back is not running");
+        };
+        let mut frames = Vec::with_capacity(self.sent.len());
+        for s in self.sent {
+            frames.push(s.reply(&self.pool).await);
         }
-        Some(WriteReply::Count) => frames.into_iter().next().unwrap_or(Frame::Integer(0)),
-        None => frames.into_iter().next().unwrap_or(Frame::Integer(0)),
+        match ack.await {
+            Ok(Ok(())) => state.metrics.journaled.incr(),
+            Ok(Err(e)) => return Frame::error(format!("ERR shardcar: {e}")),
+            Err(_) => return Frame::error("ERR shardcar: the journal is closed"),
+        }
+        if let Some(error) = frames.iter().find(|f| f.is_error()) {
+            return error.clone();
+        }
+        match self.reply {
+            Some(WriteReply::Ok) => Frame::ok(),
+            // A whole hash went to the backend: its HSET counted the new fields.
+            // A partial one only dropped the cached value: count what was written.
+            Some(WriteReply::Count) if self.written < state.rule.value.columns().len() => {
+                Frame::Integer(self.written as i64)
+            }
+            Some(WriteReply::Count) => frames.into_iter().next().unwrap_or(Frame::Integer(0)),
+            None => frames.into_iter().next().unwrap_or(Frame::Integer(0)),
+        }
     }
 }
 
@@ -178,7 +231,7 @@ async fn high_water_marks(
     cache: &Cache,
     records: &[Record],
 ) -> Result<HashMap<String, u64>, CacheError> {
-    let mut names: Vec<&str> = records.iter().map(|r| r.rule.as_str()).collect();
+    let mut names: Vec<&str> = records.iter().map(|r| &*r.rule).collect();
     let write_back = cache.rules.iter().filter(|s| s.pending.is_some());
     names.extend(write_back.map(|s| s.rule.name.as_str()));
     names.sort_unstable();
@@ -200,15 +253,15 @@ fn replay(
     let mut replayed = 0;
     for record in records {
         // Writes already flushed past (the mark) are no loss, whatever the rule.
-        if record.seq <= marks.get(&record.rule).copied().unwrap_or(0) {
+        if record.seq <= marks.get(&*record.rule).copied().unwrap_or(0) {
             continue;
         }
         let state = cache
             .rules
             .iter()
-            .find(|s| s.rule.name == record.rule && s.pending.is_some());
+            .find(|s| *s.name == *record.rule && s.pending.is_some());
         let Some(state) = state else {
-            *orphans.entry(record.rule.as_str()).or_default() += 1;
+            *orphans.entry(&*record.rule).or_default() += 1;
             continue;
         };
         let names = state.rule.value.columns();

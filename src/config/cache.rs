@@ -173,7 +173,9 @@ pub struct WriteBack {
     pub mode: Mode,
     /// `fsync`: `always` (default), `everysec` or `no`.
     pub fsync: Fsync,
-    /// `batch_size`: writes per SQL transaction, at most. Default 500.
+    /// `batch_size`: writes per SQL transaction while the flusher keeps up (a
+    /// full batch starts a flush); one that fell behind takes up to 32 times as
+    /// many at once. Default 500.
     pub batch_size: usize,
     /// `flush_interval`: the longest a write waits for its batch. Default 1s.
     pub flush_interval: Duration,

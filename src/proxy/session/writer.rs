@@ -10,7 +10,9 @@
 
 use bytes::BytesMut;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -70,7 +72,7 @@ pub(super) enum Pending {
     /// Close the connection after the replies before this one.
     Close,
     /// From the pool's SQL cache.
-    Cache(oneshot::Receiver<Frame>),
+    Cache(crate::cache::CacheReply),
 }
 
 /// Why the writer stops early.
@@ -245,12 +247,14 @@ impl Writer {
             }
             Pending::Close => return Ok(false),
             Pending::Cache(mut reply) => {
-                if reply.is_empty() {
-                    self.flush().await?;
+                let now = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut reply).poll(cx)));
+                match now.await {
+                    Poll::Ready(frame) => frame,
+                    Poll::Pending => {
+                        self.flush().await?;
+                        reply.await
+                    }
                 }
-                (&mut reply)
-                    .await
-                    .unwrap_or_else(|_| Frame::error("ERR shardcar: cache request failed"))
             }
         };
         let before = self.out.len();
