@@ -15,7 +15,10 @@
 #
 # Usage: benches/cache.sh [requests per test, default 200000] [rounds, default 2]
 #        SHARDCAR_TEST_PG=postgres://USER@HOST/DB adds the PostgreSQL run;
-#        BATCH=N sets the write-back rules' batch_size (default 500).
+#        BATCH=N sets the write-back rules' batch_size (default 500);
+#        PARTS=look_aside or PARTS=write_back runs one part only (default both);
+#        SHARDCAR=PATH measures that binary instead of building this tree's
+#        (say, one built before a change).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,8 +30,11 @@ KEYS=100000
 BATCH=${BATCH:-500}
 VALUE=$(printf 'v%.0s' $(seq 64))
 
-cargo build --release --quiet
-SHARDCAR=target/release/shardcar
+PARTS=${PARTS:-look_aside write_back}
+if [ -z "${SHARDCAR:-}" ]; then
+  cargo build --release --quiet
+  SHARDCAR=target/release/shardcar
+fi
 
 . benches/common.sh
 redis_servers 3
@@ -104,20 +110,22 @@ metric() { # name rule
   curl -s "http://$ADMIN/metrics" | awk -v n="$1" -v r="rule=\"$2\"" '$1 ~ "^"n"[{]" && index($1, r) {print $2}'
 }
 
-echo "== look-aside hit vs plain GET (same pool, -c 50, ${REQUESTS} requests, ${ROUNDS} rounds)"
-printf '%6s %14s %10s %14s %10s %8s\n' depth plain_GET p99_ms cached_GET p99_ms ratio
-for depth in 1 16; do
-  : > "$WORK/plain"; : > "$WORK/cached"
-  for _ in $(seq "$ROUNDS"); do
-    bench "$PORT" "$depth" GET "plain:__rand_int__" >> "$WORK/plain"
-    bench "$PORT" "$depth" GET "la:__rand_int__" >> "$WORK/cached"
+look_aside() {
+  echo "== look-aside hit vs plain GET (same pool, -c 50, ${REQUESTS} requests, ${ROUNDS} rounds)"
+  printf '%6s %14s %10s %14s %10s %8s\n' depth plain_GET p99_ms cached_GET p99_ms ratio
+  for depth in 1 16; do
+    : > "$WORK/plain"; : > "$WORK/cached"
+    for _ in $(seq "$ROUNDS"); do
+      bench "$PORT" "$depth" GET "plain:__rand_int__" >> "$WORK/plain"
+      bench "$PORT" "$depth" GET "la:__rand_int__" >> "$WORK/cached"
+    done
+    avg() { awk '{ops+=$1; p99+=$2; n++} END {print ops/n, p99/n}' "$1"; }
+    paste -d' ' <(avg "$WORK/plain") <(avg "$WORK/cached") |
+      awk -v d="$depth" '{printf "%6s %14.0f %10.3f %14.0f %10.3f %7.2fx\n", d, $1, $2, $3, $4, $3/$1}'
   done
-  avg() { awk '{ops+=$1; p99+=$2; n++} END {print ops/n, p99/n}' "$1"; }
-  paste -d' ' <(avg "$WORK/plain") <(avg "$WORK/cached") |
-    awk -v d="$depth" '{printf "%6s %14.0f %10.3f %14.0f %10.3f %7.2fx\n", d, $1, $2, $3, $4, $3/$1}'
-done
-misses=$(metric shardcar_cache_misses_total la)
-echo "(look-aside misses during the runs: ${misses:-?} of which the warm-up made $KEYS)"
+  misses=$(metric shardcar_cache_misses_total la)
+  echo "(look-aside misses during the runs: ${misses:-?} of which the warm-up made $KEYS)"
+}
 
 # One write-back load: ops/s, the highest flush lag seen during it, and the
 # seconds SQL took to catch up after it.
@@ -139,16 +147,26 @@ write_back() { # port prefix rule
   echo "$result $(cat "$WORK/lag-$rule") $(awk -v a="$stopped" -v b="$drained" 'BEGIN {print b - a}')"
 }
 
-echo
-echo "== write-back SET, -P 16 -c 50, ${REQUESTS} requests, upserts over $KEYS keys"
-printf '%-22s %12s %10s %14s %12s\n' rule ops_per_sec p99_ms max_lag_s catch_up_s
-read -r e_ops e_p99 e_lag e_drain <<< "$(write_back "$PORT" wbe everysec)"
-printf '%-22s %12.0f %10.3f %14.2f %12.2f\n' "SQLite, everysec" "$e_ops" "$e_p99" "$e_lag" "$e_drain"
-read -r a_ops a_p99 a_lag a_drain <<< "$(write_back "$PORT" wba always)"
-printf '%-22s %12.0f %10.3f %14.2f %12.2f\n' "SQLite, always" "$a_ops" "$a_p99" "$a_lag" "$a_drain"
-if [ -n "$PG" ]; then
-  read -r p_ops p_p99 p_lag p_drain <<< "$(write_back "$PG_PORT" pgwbe pg_everysec)"
-  printf '%-22s %12.0f %10.3f %14.2f %12.2f\n' "PostgreSQL, everysec" "$p_ops" "$p_p99" "$p_lag" "$p_drain"
-  psql -q "$PG" -c "DROP TABLE IF EXISTS bench_pg_everysec" >/dev/null
-fi
-awk -v a="$a_ops" -v e="$e_ops" 'BEGIN {printf "always / everysec: %.2fx\n", a / e}'
+write_backs() {
+  echo
+  echo "== write-back SET, -P 16 -c 50, ${REQUESTS} requests, upserts over $KEYS keys"
+  printf '%-22s %12s %10s %14s %12s\n' rule ops_per_sec p99_ms max_lag_s catch_up_s
+  read -r e_ops e_p99 e_lag e_drain <<< "$(write_back "$PORT" wbe everysec)"
+  printf '%-22s %12.0f %10.3f %14.2f %12.2f\n' "SQLite, everysec" "$e_ops" "$e_p99" "$e_lag" "$e_drain"
+  read -r a_ops a_p99 a_lag a_drain <<< "$(write_back "$PORT" wba always)"
+  printf '%-22s %12.0f %10.3f %14.2f %12.2f\n' "SQLite, always" "$a_ops" "$a_p99" "$a_lag" "$a_drain"
+  if [ -n "$PG" ]; then
+    read -r p_ops p_p99 p_lag p_drain <<< "$(write_back "$PG_PORT" pgwbe pg_everysec)"
+    printf '%-22s %12.0f %10.3f %14.2f %12.2f\n' "PostgreSQL, everysec" "$p_ops" "$p_p99" "$p_lag" "$p_drain"
+    psql -q "$PG" -c "DROP TABLE IF EXISTS bench_pg_everysec" >/dev/null
+  fi
+  awk -v a="$a_ops" -v e="$e_ops" 'BEGIN {printf "always / everysec: %.2fx\n", a / e}'
+}
+
+for part in $PARTS; do
+  case $part in
+    look_aside) look_aside ;;
+    write_back) write_backs ;;
+    *) echo "unknown part '$part' (look_aside, write_back)" >&2; exit 64 ;;
+  esac
+done
