@@ -11,7 +11,8 @@ use bytes::Bytes;
 use std::sync::Arc;
 
 use super::keyspace::{self, Cached};
-use super::{look_aside, write_back, Cache, Turn};
+use super::look_aside::{self, Outcome};
+use super::{write_back, Cache, Turn};
 use crate::command::{self, flags::Flags, CommandSpec};
 use crate::config::{Policy, ValueColumns};
 use crate::proxy::pool::Pool;
@@ -83,7 +84,7 @@ pub(crate) fn classify(cache: &Cache, args: &[Bytes]) -> Option<Op> {
             captures,
         })
     };
-    let hash = |t: &Target| matches!(cache.rules[t.rule].rule.value, ValueColumns::Hash(_));
+    let hash = |t: &Target| cache.rules[t.rule].is_hash();
     let append = |t: &Target| cache.rules[t.rule].rule.is_append();
     let read = |t: Target, read: Read, wants_hash: bool| {
         if append(&t) {
@@ -259,10 +260,10 @@ impl Op {
 pub(crate) async fn run(cache: &Arc<Cache>, pool: &Arc<Pool>, op: Op, turn: &mut Turn) -> Frame {
     match op {
         Op::Refuse(frame) => frame,
-        Op::Read { target, read } => match look_aside::value(cache, pool, &target, turn).await {
-            Ok(value) => shape(read, value, &cache.rules[target.rule].rule.value),
-            Err(frame) => frame,
-        },
+        Op::Read { target, read } => {
+            let outcome = look_aside::value(cache, pool, &target, turn).await;
+            answer(read, outcome, &cache.rules[target.rule].rule.value)
+        }
         Op::Mget(keys) => mget_values(cache, pool, keys).await,
         Op::Write { target, write } => match cache.rules[target.rule].rule.policy {
             Policy::LookAside => look_aside::write_through(cache, pool, &target, write, turn).await,
@@ -282,9 +283,7 @@ async fn mget_values(
             let (cache, pool) = (Arc::clone(cache), Arc::clone(pool));
             tokio::spawn(async move {
                 match target {
-                    Some(t) if matches!(cache.rules[t.rule].rule.value, ValueColumns::Hash(_)) => {
-                        Ok(Frame::Null)
-                    }
+                    Some(t) if cache.rules[t.rule].is_hash() => Ok(Frame::Null),
                     Some(t) => look_aside::value(&cache, &pool, &t, &mut Turn::default())
                         .await
                         .map(|v| shape(Read::Get, v, &cache.rules[t.rule].rule.value)),
@@ -305,6 +304,14 @@ async fn mget_values(
         }
     }
     Frame::Array(values)
+}
+
+/// The client's reply to `read`, given the key's value or the error.
+pub(crate) fn answer(read: Read, outcome: Outcome, columns: &ValueColumns) -> Frame {
+    match outcome {
+        Ok(value) => shape(read, value, columns),
+        Err(frame) => frame,
+    }
 }
 
 /// The reply to `read` given the key's value (`None`: no such key).

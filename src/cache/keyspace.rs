@@ -108,20 +108,20 @@ impl Cached {
     }
 }
 
-/// Reads a cached value: `GET` for string rules, `HGETALL` for hash rules,
-/// queued to the backend before this returns; the future gives the value.
-/// `Ok(None)` is a miss; `Err` is the backend's error frame.
-pub(crate) fn read<'a>(
-    pool: &'a Pool,
-    key: &[u8],
-    hash: bool,
-) -> impl std::future::Future<Output = Result<Option<Cached>, Frame>> + 'a {
-    let command: &[u8] = if hash { b"HGETALL" } else { b"GET" };
-    let sent = send(pool, key, &[command, key]);
-    async move { to_cached(sent.reply(pool).await, hash) }
+/// The read that tells whether a cached key is in the backend: `GET` for
+/// string rules, `HGETALL` for hash rules (an HGET's nil could be a column
+/// without a value).
+pub(crate) fn read_command(hash: bool) -> &'static [u8] {
+    if hash {
+        b"HGETALL"
+    } else {
+        b"GET"
+    }
 }
 
-fn to_cached(frame: Frame, hash: bool) -> Result<Option<Cached>, Frame> {
+/// The value in the backend's reply to [`read_command`]: `Ok(None)` is a
+/// miss; `Err` is the backend's error frame.
+pub(crate) fn to_cached(frame: Frame, hash: bool) -> Result<Option<Cached>, Frame> {
     match frame {
         Frame::Bulk(v) => Ok(Some(Cached::String(v))),
         Frame::Null => Ok(None),

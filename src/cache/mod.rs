@@ -11,10 +11,14 @@
 //!   [`journal`] (records framed in `record`); `pending` holds them until
 //!   `flush` has moved them to SQL in batches, exactly once.
 //! - `command`: which requests the cache takes, and the replies it shapes.
+//! - `session`: a session's link to the cache ([`intercept`]): the reads it
+//!   sends itself, the tasks, and the order between them.
 //! - `keyspace`: the cache's own commands to the backends.
 //!
 //! A pool's cache is built by [`Cache::start`] before the pool serves; the
-//! proxy session hands it requests with [`intercept`]. Each rule counts what
+//! proxy session hands it requests with [`intercept`], and sends the backend
+//! read of a cached key itself, as a plain read ([`Taken::Read`]), so that a
+//! hit costs what a plain GET does. Each rule counts what
 //! happens to it in a [`RuleMetrics`] (see `telemetry::cache`), which
 //! [`Cache::count`] sums.
 
@@ -26,22 +30,25 @@ mod look_aside;
 mod pending;
 pub mod postgres;
 mod record;
+mod session;
 mod sql;
 pub mod sqlite;
 pub mod store;
 mod write_back;
 
+use bytes::Bytes;
 use parking_lot::Mutex;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::config::{CacheConfig, Database, Fsync, Policy, Rule};
-use crate::proxy::pool::Pool;
+use crate::config::{CacheConfig, Database, Fsync, Policy, Rule, ValueColumns};
 use crate::resp::Frame;
 use crate::telemetry::cache::{journal_bytes, RuleMetrics, Tally, LEVELS_INTERVAL};
 use journal::{Journal, JournalError};
+pub(crate) use session::Turn;
+pub use session::{intercept, CachedRead, Miss, SessionCache, Taken};
 pub use store::{Store, StoreError};
 
 /// How long shutdown waits for the final flush before leaving the rest journaled.
@@ -97,6 +104,13 @@ pub(crate) struct RuleState {
     pub(crate) reads: look_aside::Reads,
     pub(crate) pending: Option<pending::Pending>,
     pub(crate) metrics: RuleMetrics,
+}
+
+impl RuleState {
+    /// Whether the rule's value is a hash (a row of several columns).
+    pub(crate) fn is_hash(&self) -> bool {
+        matches!(self.rule.value, ValueColumns::Hash(_))
+    }
 }
 
 /// A pool's cache.
@@ -306,19 +320,14 @@ impl Cache {
         }
     }
 
-    fn rule_for(&self, key: &[u8]) -> Option<(usize, Vec<bytes::Bytes>)> {
+    /// The rule `key` falls under, and its captures (slices of `key`, not copies).
+    fn rule_for(&self, key: &Bytes) -> Option<(usize, Vec<Bytes>)> {
         self.rules.iter().enumerate().find_map(|(i, state)| {
             if !key.starts_with(state.rule.pattern.prefix()) {
                 return None;
             }
             let captures = state.rule.pattern.matches(key)?;
-            Some((
-                i,
-                captures
-                    .into_iter()
-                    .map(bytes::Bytes::copy_from_slice)
-                    .collect(),
-            ))
+            Some((i, captures.into_iter().map(|c| key.slice_ref(c)).collect()))
         })
     }
 
@@ -358,87 +367,3 @@ fn log_durability(pool: &str, rules: &[Rule]) {
 
 #[cfg(test)]
 mod tests;
-
-/// A session's link to the cache. Its requests start in the order they came
-/// and reach the backends (and the journal) in that order: each starts once the
-/// one before it has queued its backend commands. Reads may then overlap, so a
-/// pipelining client is not held to one round trip per request; a write also
-/// waits for the reads before it to finish, so none of them sees it.
-#[derive(Debug, Default)]
-pub struct SessionCache {
-    /// Passed when the last request has queued its backend commands.
-    queued: Option<oneshot::Receiver<()>>,
-    /// Reads since the last write, until they finish.
-    reads: Vec<oneshot::Receiver<()>>,
-}
-
-/// A request's turn in its session: passing it (or dropping it) lets the
-/// next request start.
-#[derive(Debug, Default)]
-pub(crate) struct Turn(Option<oneshot::Sender<()>>);
-
-impl Turn {
-    /// Lets the next request start.
-    pub(crate) fn pass(&mut self) {
-        if let Some(next) = self.0.take() {
-            let _ = next.send(());
-        }
-    }
-}
-
-impl Drop for Turn {
-    fn drop(&mut self) {
-        self.pass();
-    }
-}
-
-/// Takes the request if it touches a cached key: the reply arrives on the
-/// returned receiver. `None`: the request is not the cache's business.
-/// Inside MULTI (`in_multi`) cached keys are refused: the transaction would
-/// run on a backend, out of SQL's sight.
-pub fn intercept(
-    pool: &Arc<Pool>,
-    session: &mut SessionCache,
-    args: &[bytes::Bytes],
-    in_multi: bool,
-) -> Option<oneshot::Receiver<Frame>> {
-    let cache = pool.cache.as_ref()?;
-    let mut op = command::classify(cache, args)?;
-    if in_multi {
-        op = command::Op::Refuse(Frame::error(
-            "ERR shardcar: cached keys cannot be used inside MULTI (SQL could not follow the transaction)",
-        ));
-    }
-    let (reply, rx) = oneshot::channel();
-    if let command::Op::Refuse(frame) = op {
-        let _ = reply.send(frame);
-        return Some(rx);
-    }
-    let (turn, queued) = oneshot::channel();
-    let before = session.queued.replace(queued);
-    // Reads that finished need no waiting for.
-    session
-        .reads
-        .retain_mut(|r| matches!(r.try_recv(), Err(oneshot::error::TryRecvError::Empty)));
-    let (done, finished) = oneshot::channel();
-    let reads = if op.reads() {
-        session.reads.push(finished);
-        Vec::new()
-    } else {
-        std::mem::take(&mut session.reads)
-    };
-    let (pool, cache) = (Arc::clone(pool), Arc::clone(cache));
-    tokio::spawn(async move {
-        let mut turn = Turn(Some(turn));
-        if let Some(before) = before {
-            let _ = before.await;
-        }
-        for read in reads {
-            let _ = read.await;
-        }
-        let frame = command::run(&cache, &pool, op, &mut turn).await;
-        let _ = reply.send(frame);
-        let _ = done.send(());
-    });
-    Some(rx)
-}
