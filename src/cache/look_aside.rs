@@ -89,7 +89,7 @@ impl Reads {
         }
     }
 
-    fn remember_absent(&self, key: Bytes, ttl: Duration) {
+    fn remember_absent(&self, key: &[u8], ttl: Duration) {
         if ttl.is_zero() {
             return;
         }
@@ -99,7 +99,9 @@ impl Reads {
             negative.retain(|_, until| *until > now);
         }
         if negative.len() < MAX_NEGATIVE {
-            negative.insert(key, Instant::now() + ttl);
+            // A copy: the request's key is a slice of the client's read
+            // buffer, which it would keep alive for `negative_ttl`.
+            negative.insert(Bytes::copy_from_slice(key), Instant::now() + ttl);
         }
     }
 
@@ -232,9 +234,7 @@ async fn lead(
             match &value {
                 Some(v) => v.store(pool, &target.key, jittered(rule)),
                 None => {
-                    state
-                        .reads
-                        .remember_absent(target.key.clone(), rule.negative_ttl);
+                    state.reads.remember_absent(&target.key, rule.negative_ttl);
                     Vec::new()
                 }
             }
