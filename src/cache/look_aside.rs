@@ -210,7 +210,7 @@ async fn lead(
     let state = &cache.rules[target.rule];
     let rule = &state.rule;
     state.metrics.sql_reads.incr();
-    let fetched = cache.store.fetch(rule, &target.captures).await;
+    let fetched = cache.store.fetch(rule, &target.captures(rule)).await;
     let row = match fetched {
         Ok(row) => row,
         Err(err) => {
@@ -300,7 +300,7 @@ pub(crate) async fn write_through(
     };
     let changed = match cache
         .store
-        .write(&state.rule, &target.captures, &change)
+        .write(&state.rule, &target.captures(&state.rule), &change)
         .await
     {
         Ok(n) => n,

@@ -36,7 +36,6 @@ pub mod sqlite;
 pub mod store;
 mod write_back;
 
-use bytes::Bytes;
 use parking_lot::Mutex;
 use std::sync::Arc;
 use std::time::Duration;
@@ -320,14 +319,10 @@ impl Cache {
         }
     }
 
-    /// The rule `key` falls under, and its captures (slices of `key`, not copies).
-    fn rule_for(&self, key: &Bytes) -> Option<(usize, Vec<Bytes>)> {
-        self.rules.iter().enumerate().find_map(|(i, state)| {
-            if !key.starts_with(state.rule.pattern.prefix()) {
-                return None;
-            }
-            let captures = state.rule.pattern.matches(key)?;
-            Some((i, captures.into_iter().map(|c| key.slice_ref(c)).collect()))
+    /// The rule `key` falls under.
+    fn rule_for(&self, key: &[u8]) -> Option<usize> {
+        self.rules.iter().position(|state| {
+            key.starts_with(state.rule.pattern.prefix()) && state.rule.pattern.is_match(key)
         })
     }
 

@@ -311,7 +311,9 @@ impl Writer {
             Err(miss) => {
                 self.flush().await?;
                 let pool = Arc::clone(&self.pool);
-                self.wait(miss.resolve(&pool)).await
+                // Boxed: the SQL path's state is large, and inline it would
+                // be moved with every reply the writer resolves.
+                self.wait(Box::pin(miss.resolve(&pool))).await
             }
         }
     }
