@@ -3,7 +3,9 @@
 # redis-server backends (64-byte values, -c 50, random keys among 100,000):
 #
 # 1. look-aside hits against plain GETs on the same pool (every cached key warmed
-#    first, so each GET is a hit), -P 1 and -P 16, alternating rounds;
+#    first, so each GET is a hit), -P 1 and -P 16, alternating rounds: ops/s,
+#    p99, the proxy's CPU time per request, and the median of the rounds'
+#    ratios (steadier than the ratio of averages on a loaded machine);
 # 2. write-back SETs, pipelined (-P 16), with `fsync: everysec` and `fsync: always`
 #    into SQLite, and with everysec into PostgreSQL when a URL is given: ops/s,
 #    the flush lag (shardcar_cache_flush_lag_seconds, the age of the oldest write
@@ -16,8 +18,9 @@
 # Usage: benches/cache.sh [requests per test, default 200000] [rounds, default 2]
 #        SHARDCAR_TEST_PG=postgres://USER@HOST/DB adds the PostgreSQL run;
 #        BATCH=N sets the write-back rules' batch_size (default 500);
-#        SHARDCAR=path runs that binary (another build, to compare) instead of
-#        building this tree's; ONLY=write_back skips the look-aside part.
+#        PARTS=look_aside or PARTS=write_back runs one part only (default both);
+#        SHARDCAR=PATH measures that binary instead of building this tree's
+#        (say, one built before a change).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,7 +32,7 @@ KEYS=100000
 BATCH=${BATCH:-500}
 VALUE=$(printf 'v%.0s' $(seq 64))
 
-ONLY=${ONLY:-}
+PARTS=${PARTS:-look_aside write_back}
 if [ -z "${SHARDCAR:-}" ]; then
   cargo build --release --quiet
   SHARDCAR=target/release/shardcar
@@ -80,8 +83,8 @@ PIDS+=($SHARDCAR_PID)
 wait_ready "$PORT"
 [ -n "$PG" ] && wait_ready "$PG_PORT"
 
-# The look-aside part's data (skipped with ONLY=write_back).
-if [ "$ONLY" != write_back ]; then
+# The look-aside part's data (skipped when it does not run).
+if [[ " $PARTS " == *" look_aside "* ]]; then
 # Every key redis-benchmark's __rand_int__ can make (12 digits): a row for the
 # look-aside rule, a plain value; then each cached key read once (a miss).
 python3 - "$SQLITE" "$KEYS" "$VALUE" <<'PY'
@@ -112,23 +115,35 @@ metric() { # name rule
   curl -s "http://$ADMIN/metrics" | awk -v n="$1" -v r="rule=\"$2\"" '$1 ~ "^"n"[{]" && index($1, r) {print $2}'
 }
 
+# The proxy's CPU time so far (user + system), in microseconds.
+cpu_us() { awk -v t="$(getconf CLK_TCK)" '{print ($14 + $15) * 1e6 / t}' "/proc/$SHARDCAR_PID/stat"; }
+
+# One redis-benchmark run: ops/s, p99 ms, and the proxy's CPU µs per request.
+measured() { # port depth command…
+  local before result
+  before=$(cpu_us)
+  result=$(bench "$@")
+  echo "$result $(awk -v a="$before" -v b="$(cpu_us)" -v n="$REQUESTS" 'BEGIN {print (b - a) / n}')"
+}
+
 look_aside() {
   echo "== look-aside hit vs plain GET (same pool, -c 50, ${REQUESTS} requests, ${ROUNDS} rounds)"
-  printf '%6s %14s %10s %14s %10s %8s\n' depth plain_GET p99_ms cached_GET p99_ms ratio
+  echo "   (averages over the rounds; median: of each round's cached/plain ratio)"
+  printf '%6s %10s %7s %7s %10s %7s %7s %6s %7s\n' depth plain_GET p99_ms cpu_us cached_GET p99_ms cpu_us ratio median
   for depth in 1 16; do
-    : > "$WORK/plain"; : > "$WORK/cached"
+    : > "$WORK/rounds"
     for _ in $(seq "$ROUNDS"); do
-      bench "$PORT" "$depth" GET "plain:__rand_int__" >> "$WORK/plain"
-      bench "$PORT" "$depth" GET "la:__rand_int__" >> "$WORK/cached"
+      echo "$(measured "$PORT" "$depth" GET "plain:__rand_int__") $(measured "$PORT" "$depth" GET "la:__rand_int__")" >> "$WORK/rounds"
     done
-    avg() { awk '{ops+=$1; p99+=$2; n++} END {print ops/n, p99/n}' "$1"; }
-    paste -d' ' <(avg "$WORK/plain") <(avg "$WORK/cached") |
-      awk -v d="$depth" '{printf "%6s %14.0f %10.3f %14.0f %10.3f %7.2fx\n", d, $1, $2, $3, $4, $3/$1}'
+    median=$(awk '{print $4 / $1}' "$WORK/rounds" | sort -g |
+      awk '{r[NR] = $1} END {print (NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2)}')
+    awk -v d="$depth" -v m="$median" '{for (i = 1; i <= 6; i++) s[i] += $i; n++}
+      END {printf "%6s %10.0f %7.3f %7.2f %10.0f %7.3f %7.2f %5.2fx %6.2fx\n",
+        d, s[1]/n, s[2]/n, s[3]/n, s[4]/n, s[5]/n, s[6]/n, s[4]/s[1], m}' "$WORK/rounds"
   done
   misses=$(metric shardcar_cache_misses_total la)
   echo "(look-aside misses during the runs: ${misses:-?} of which the warm-up made $KEYS)"
 }
-[ "$ONLY" = write_back ] || look_aside
 
 # One write-back load: ops/s, the highest flush lag seen during it, and the
 # seconds SQL took to catch up after it.
@@ -150,16 +165,26 @@ write_back() { # port prefix rule
   echo "$result $(cat "$WORK/lag-$rule") $(awk -v a="$stopped" -v b="$drained" 'BEGIN {print b - a}')"
 }
 
-echo
-echo "== write-back SET, -P 16 -c 50, ${REQUESTS} requests, upserts over $KEYS keys"
-printf '%-22s %12s %10s %14s %12s\n' rule ops_per_sec p99_ms max_lag_s catch_up_s
-read -r e_ops e_p99 e_lag e_drain <<< "$(write_back "$PORT" wbe everysec)"
-printf '%-22s %12.0f %10.3f %14.2f %12.2f\n' "SQLite, everysec" "$e_ops" "$e_p99" "$e_lag" "$e_drain"
-read -r a_ops a_p99 a_lag a_drain <<< "$(write_back "$PORT" wba always)"
-printf '%-22s %12.0f %10.3f %14.2f %12.2f\n' "SQLite, always" "$a_ops" "$a_p99" "$a_lag" "$a_drain"
-if [ -n "$PG" ]; then
-  read -r p_ops p_p99 p_lag p_drain <<< "$(write_back "$PG_PORT" pgwbe pg_everysec)"
-  printf '%-22s %12.0f %10.3f %14.2f %12.2f\n' "PostgreSQL, everysec" "$p_ops" "$p_p99" "$p_lag" "$p_drain"
-  psql -q "$PG" -c "DROP TABLE IF EXISTS bench_pg_everysec" >/dev/null
-fi
-awk -v a="$a_ops" -v e="$e_ops" 'BEGIN {printf "always / everysec: %.2fx\n", a / e}'
+write_backs() {
+  echo
+  echo "== write-back SET, -P 16 -c 50, ${REQUESTS} requests, upserts over $KEYS keys"
+  printf '%-22s %12s %10s %14s %12s\n' rule ops_per_sec p99_ms max_lag_s catch_up_s
+  read -r e_ops e_p99 e_lag e_drain <<< "$(write_back "$PORT" wbe everysec)"
+  printf '%-22s %12.0f %10.3f %14.2f %12.2f\n' "SQLite, everysec" "$e_ops" "$e_p99" "$e_lag" "$e_drain"
+  read -r a_ops a_p99 a_lag a_drain <<< "$(write_back "$PORT" wba always)"
+  printf '%-22s %12.0f %10.3f %14.2f %12.2f\n' "SQLite, always" "$a_ops" "$a_p99" "$a_lag" "$a_drain"
+  if [ -n "$PG" ]; then
+    read -r p_ops p_p99 p_lag p_drain <<< "$(write_back "$PG_PORT" pgwbe pg_everysec)"
+    printf '%-22s %12.0f %10.3f %14.2f %12.2f\n' "PostgreSQL, everysec" "$p_ops" "$p_p99" "$p_lag" "$p_drain"
+    psql -q "$PG" -c "DROP TABLE IF EXISTS bench_pg_everysec" >/dev/null
+  fi
+  awk -v a="$a_ops" -v e="$e_ops" 'BEGIN {printf "always / everysec: %.2fx\n", a / e}'
+}
+
+for part in $PARTS; do
+  case $part in
+    look_aside) look_aside ;;
+    write_back) write_backs ;;
+    *) echo "unknown part '$part' (look_aside, write_back)" >&2; exit 64 ;;
+  esac
+done

@@ -104,7 +104,7 @@ metric_table! {
     PROXY_ERRORS_TOTAL = "shardcar_proxy_errors_total", Counter, Count, [LABEL_POOL, LABEL_KIND],
         "Requests answered with an error, and client connections ended by one, by kind: client, backend, timeout, protocol, unroutable.";
     PROXY_REQUEST_DURATION_SECONDS = "shardcar_proxy_request_duration_seconds", Histogram, Seconds, [LABEL_POOL],
-        "Time from reading a forwarded request to having its whole reply, measured at the proxy (blocking commands excluded).";
+        "Time from reading a forwarded request to having its whole reply, measured at the proxy (blocking commands excluded; reads of cached keys included, a miss's SQL time with them).";
     PROXY_IN_FLIGHT_REQUESTS = "shardcar_proxy_in_flight_requests", Gauge, Count, [LABEL_POOL],
         "Forwarded requests not answered yet.";
     PROXY_CLIENT_CONNECTIONS = "shardcar_proxy_client_connections", Gauge, Count, [LABEL_POOL],

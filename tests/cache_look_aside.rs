@@ -379,3 +379,50 @@ async fn cached_keys_are_refused_inside_multi() {
     assert_eq!(db.count("SELECT count(*) FROM users").await, 0);
     proxy.stop().await;
 }
+
+/// Hits go to the backend as plain reads do and misses fill from SQL, yet a
+/// pipeline's replies come back in request order, byte for byte: a miss holds
+/// back the hits, plain reads and remembered absences sent after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipelined_miss_is_not_overtaken() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    each_db("a_pipelined_miss_is_not_overtaken", async |db, dir| {
+        let t = db.table(&format!("users_{}", line!()));
+        let proxy = setup(&db, &dir, &t, "60s", "30s").await;
+        db.exec(&format!(
+            "INSERT INTO {t} (id, name, email) VALUES ('1', 'ann', 'a@x'), ('2', 'bo', NULL)"
+        ))
+        .await;
+        let mut con = proxy.conn().await;
+        let _: () = con.set("plain", "p").await.unwrap();
+        let _: String = con.get("name:2").await.unwrap();
+        let hits = proxy.stat(|m| &m.hits);
+        let mut stream = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
+        stream
+            .write_all(
+                b"GET name:1\r\nGET plain\r\nGET name:2\r\nGET name:404\r\nHGET user:2 email\r\n\
+                  HGETALL user:1\r\nGET name:1\r\nGET name:404\r\n",
+            )
+            .await
+            .unwrap();
+        let expected: &[u8] = b"$3\r\nann\r\n$1\r\np\r\n$2\r\nbo\r\n$-1\r\n$-1\r\n\
+            *4\r\n$4\r\nname\r\n$3\r\nann\r\n$5\r\nemail\r\n$3\r\na@x\r\n$3\r\nann\r\n$-1\r\n";
+        let mut replies = vec![0; expected.len()];
+        tokio::time::timeout(Duration::from_secs(10), stream.read_exact(&mut replies))
+            .await
+            .expect("every reply within 10 s")
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&replies),
+            String::from_utf8_lossy(expected)
+        );
+        // One query each for name:2 (before the pipeline), name:1, name:404,
+        // user:2 and user:1; the second name:1 and name:404 ran none.
+        assert_eq!(proxy.stat(|m| &m.sql_reads), 5);
+        assert!(proxy.stat(|m| &m.hits) > hits, "name:2 was a hit");
+        assert_eq!(proxy.stat(|m| &m.negative_hits), 1);
+        proxy.stop().await;
+        db.drop_table(&t).await;
+    })
+    .await;
+}

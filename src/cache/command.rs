@@ -11,9 +11,10 @@ use bytes::Bytes;
 use std::sync::Arc;
 
 use super::keyspace::{self, Cached};
-use super::{look_aside, write_back, Cache, Turn};
+use super::look_aside::{self, Outcome};
+use super::{write_back, Cache, Turn};
 use crate::command::{self, flags::Flags, CommandSpec};
-use crate::config::{Policy, ValueColumns};
+use crate::config::{Policy, Rule, ValueColumns};
 use crate::proxy::pool::Pool;
 use crate::resp::Frame;
 
@@ -35,8 +36,15 @@ pub(crate) enum Op {
 pub(crate) struct Target {
     pub(crate) rule: usize,
     pub(crate) key: Bytes,
-    /// Key column values (the pattern's captures).
-    pub(crate) captures: Vec<Bytes>,
+}
+
+impl Target {
+    /// The key column values: the pattern's captures, as slices of the key.
+    /// Only SQL needs them, so a hit never computes them.
+    pub(crate) fn captures(&self, rule: &Rule) -> Vec<Bytes> {
+        let values = rule.pattern.matches(&self.key).unwrap_or_default();
+        values.into_iter().map(|v| self.key.slice_ref(v)).collect()
+    }
 }
 
 #[derive(Debug)]
@@ -76,14 +84,13 @@ pub(crate) fn classify(cache: &Cache, args: &[Bytes]) -> Option<Op> {
     let spec = command::lookup(args.first()?)?;
     let target = |i: usize| {
         let key = args.get(i)?;
-        let (rule, captures) = cache.rule_for(key)?;
+        let rule = cache.rule_for(key)?;
         Some(Target {
             rule,
             key: key.clone(),
-            captures,
         })
     };
-    let hash = |t: &Target| matches!(cache.rules[t.rule].rule.value, ValueColumns::Hash(_));
+    let hash = |t: &Target| cache.rules[t.rule].is_hash();
     let append = |t: &Target| cache.rules[t.rule].rule.is_append();
     let read = |t: Target, read: Read, wants_hash: bool| {
         if append(&t) {
@@ -114,11 +121,10 @@ fn mget(cache: &Cache, args: &[Bytes]) -> Option<Op> {
         .map(|key| {
             let target = cache
                 .rule_for(key)
-                .filter(|(rule, _)| !cache.rules[*rule].rule.is_append())
-                .map(|(rule, captures)| Target {
+                .filter(|&rule| !cache.rules[rule].rule.is_append())
+                .map(|rule| Target {
                     rule,
                     key: key.clone(),
-                    captures,
                 });
             (key.clone(), target)
         })
@@ -196,7 +202,7 @@ fn delete(cache: &Cache, args: &[Bytes]) -> Option<Op> {
     if args.len() > 2 {
         let rule = cache
             .rule_for(&args[first])
-            .map(|(r, _)| cache.rules[r].rule.name.clone())
+            .map(|r| cache.rules[r].rule.name.clone())
             .unwrap_or_default();
         return Some(refuse(
             &rule,
@@ -204,7 +210,7 @@ fn delete(cache: &Cache, args: &[Bytes]) -> Option<Op> {
             "is deleted one key at a time: DEL it alone",
         ));
     }
-    let (rule, captures) = cache.rule_for(&args[1])?;
+    let rule = cache.rule_for(&args[1])?;
     if cache.rules[rule].rule.is_append() {
         return Some(refuse(
             &cache.rules[rule].rule.name,
@@ -216,7 +222,6 @@ fn delete(cache: &Cache, args: &[Bytes]) -> Option<Op> {
         target: Target {
             rule,
             key: args[1].clone(),
-            captures,
         },
         write: Write::Delete,
     })
@@ -232,7 +237,7 @@ fn refuse_other_writes(cache: &Cache, spec: &CommandSpec, args: &[Bytes]) -> Opt
         .into_iter()
         .filter_map(|i| args.get(i))
         .find(|k| cache.rule_for(k).is_some())?;
-    let (rule, _) = cache.rule_for(key)?;
+    let rule = cache.rule_for(key)?;
     let reason = format!(
         "does not take {}: SQL could not follow it (use SET, HSET or DEL)",
         spec.name.to_uppercase()
@@ -259,10 +264,10 @@ impl Op {
 pub(crate) async fn run(cache: &Arc<Cache>, pool: &Arc<Pool>, op: Op, turn: &mut Turn) -> Frame {
     match op {
         Op::Refuse(frame) => frame,
-        Op::Read { target, read } => match look_aside::value(cache, pool, &target, turn).await {
-            Ok(value) => shape(read, value, &cache.rules[target.rule].rule.value),
-            Err(frame) => frame,
-        },
+        Op::Read { target, read } => {
+            let outcome = look_aside::value(cache, pool, &target, turn).await;
+            answer(read, outcome, &cache.rules[target.rule].rule.value)
+        }
         Op::Mget(keys) => mget_values(cache, pool, keys).await,
         Op::Write { target, write } => match cache.rules[target.rule].rule.policy {
             Policy::LookAside => look_aside::write_through(cache, pool, &target, write, turn).await,
@@ -282,9 +287,7 @@ async fn mget_values(
             let (cache, pool) = (Arc::clone(cache), Arc::clone(pool));
             tokio::spawn(async move {
                 match target {
-                    Some(t) if matches!(cache.rules[t.rule].rule.value, ValueColumns::Hash(_)) => {
-                        Ok(Frame::Null)
-                    }
+                    Some(t) if cache.rules[t.rule].is_hash() => Ok(Frame::Null),
                     Some(t) => look_aside::value(&cache, &pool, &t, &mut Turn::default())
                         .await
                         .map(|v| shape(Read::Get, v, &cache.rules[t.rule].rule.value)),
@@ -305,6 +308,14 @@ async fn mget_values(
         }
     }
     Frame::Array(values)
+}
+
+/// The client's reply to `read`, given the key's value or the error.
+pub(crate) fn answer(read: Read, outcome: Outcome, columns: &ValueColumns) -> Frame {
+    match outcome {
+        Ok(value) => shape(read, value, columns),
+        Err(frame) => frame,
+    }
 }
 
 /// The reply to `read` given the key's value (`None`: no such key).

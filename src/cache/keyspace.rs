@@ -1,10 +1,13 @@
 //! The cache's own commands to the pool's backends: cached values live there,
 //! routed like any key.
 //!
-//! Every cache command goes over the same connection of a server (the one of
-//! client id 0), so commands the cache queues in some order reach the server in
-//! that order. Refills and invalidations rely on it: both are queued under one
-//! lock, so a refill queued before an invalidation is also applied before it.
+//! Every cache command goes over the same connection of a server
+//! ([`Server::cache_link`](crate::proxy::pool::Server::cache_link)), whatever
+//! worker thread queues it, so commands the cache queues in some order reach
+//! the server in that order. Refills and invalidations rely on it: both are
+//! queued under one lock, so a refill queued before an invalidation is also
+//! applied before it; so do write-back writes, queued to the journal and to
+//! the backend in one order.
 
 use bytes::{Bytes, BytesMut};
 use std::time::Duration;
@@ -13,9 +16,6 @@ use tokio::sync::oneshot;
 use crate::proxy::backend::{encode_command, Reply};
 use crate::proxy::pool::Pool;
 use crate::resp::Frame;
-
-/// The client id whose server connections carry the cache's commands.
-const CACHE_CLIENT: u64 = 0;
 
 /// A command queued to a backend, its reply to come.
 #[derive(Debug)]
@@ -31,7 +31,7 @@ pub(crate) fn send(pool: &Pool, key: &[u8], args: &[&[u8]]) -> Sent {
     encode_command(args, &mut out);
     match pool.server_for(key) {
         Some(server) => Sent {
-            reply: Some(pool.servers[server].link(CACHE_CLIENT).send(out.freeze())),
+            reply: Some(pool.servers[server].cache_link().send(out.freeze())),
             server,
             timeout: pool.timeout(),
         },
@@ -108,20 +108,20 @@ impl Cached {
     }
 }
 
-/// Reads a cached value: `GET` for string rules, `HGETALL` for hash rules,
-/// queued to the backend before this returns; the future gives the value.
-/// `Ok(None)` is a miss; `Err` is the backend's error frame.
-pub(crate) fn read<'a>(
-    pool: &'a Pool,
-    key: &[u8],
-    hash: bool,
-) -> impl std::future::Future<Output = Result<Option<Cached>, Frame>> + 'a {
-    let command: &[u8] = if hash { b"HGETALL" } else { b"GET" };
-    let sent = send(pool, key, &[command, key]);
-    async move { to_cached(sent.reply(pool).await, hash) }
+/// The read that tells whether a cached key is in the backend: `GET` for
+/// string rules, `HGETALL` for hash rules (an HGET's nil could be a column
+/// without a value).
+pub(crate) fn read_command(hash: bool) -> &'static [u8] {
+    if hash {
+        b"HGETALL"
+    } else {
+        b"GET"
+    }
 }
 
-fn to_cached(frame: Frame, hash: bool) -> Result<Option<Cached>, Frame> {
+/// The value in the backend's reply to [`read_command`]: `Ok(None)` is a
+/// miss; `Err` is the backend's error frame.
+pub(crate) fn to_cached(frame: Frame, hash: bool) -> Result<Option<Cached>, Frame> {
     match frame {
         Frame::Bulk(v) => Ok(Some(Cached::String(v))),
         Frame::Null => Ok(None),

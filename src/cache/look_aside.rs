@@ -1,10 +1,13 @@
 //! Reading through the cache, and writing through it to SQL.
 //!
-//! A read asks the backend first. On a miss, pending write-back writes answer
-//! when they say everything about the key; else one fetch per key runs, however
-//! many clients missed together (single-flight: the first becomes the leader,
-//! the others wait for its answer). The leader stores what it read with the
-//! rule's TTL plus jitter, or remembers "no row" for `negative_ttl`.
+//! A read asks the backend first: mostly the session sends the read itself,
+//! as it sends a plain GET, and hands the reply to [`hit`] (see
+//! `super::CachedRead`); a task reads with [`value`]. On a miss ([`missed`]),
+//! pending write-back writes answer when they say everything about the key;
+//! else one fetch per key runs, however many clients missed together
+//! (single-flight: the first becomes the leader, the others wait for its
+//! answer). The leader stores what it read with the rule's TTL plus jitter, or
+//! remembers "no row" for `negative_ttl`.
 //!
 //! A refill never overwrites a newer write: a write removes the key's flight,
 //! and a leader stores only if its flight is still registered. Both happen
@@ -28,7 +31,7 @@ use tokio::time::Instant;
 use super::command::{Target, Write, WriteReply};
 use super::keyspace::{self, Cached, Sent};
 use super::store::{Change, Row};
-use super::{Cache, Turn};
+use super::{Cache, RuleState, Turn};
 use crate::config::{Rule, ValueColumns};
 use crate::proxy::pool::Pool;
 use crate::resp::Frame;
@@ -37,7 +40,8 @@ use crate::resp::Frame;
 /// swept and, if still full, the new one is not remembered.
 const MAX_NEGATIVE: usize = 100_000;
 
-type Outcome = Result<Option<Cached>, Frame>;
+/// A cached key's value (`None`: no such key), or the error the client gets.
+pub(crate) type Outcome = Result<Option<Cached>, Frame>;
 
 /// Flights kept (done or not) before finished ones are swept.
 const MAX_FLIGHTS: usize = 10_000;
@@ -85,7 +89,7 @@ impl Reads {
         }
     }
 
-    fn remember_absent(&self, key: Bytes, ttl: Duration) {
+    fn remember_absent(&self, key: &[u8], ttl: Duration) {
         if ttl.is_zero() {
             return;
         }
@@ -95,7 +99,9 @@ impl Reads {
             negative.retain(|_, until| *until > now);
         }
         if negative.len() < MAX_NEGATIVE {
-            negative.insert(key, Instant::now() + ttl);
+            // A copy: the request's key is a slice of the client's read
+            // buffer, which it would keep alive for `negative_ttl`.
+            negative.insert(Bytes::copy_from_slice(key), Instant::now() + ttl);
         }
     }
 
@@ -118,13 +124,30 @@ pub(crate) async fn value(
     turn: &mut Turn,
 ) -> Outcome {
     let state = &cache.rules[target.rule];
-    let hash = matches!(state.rule.value, ValueColumns::Hash(_));
-    let reading = keyspace::read(pool, &target.key, hash);
+    let command = keyspace::read_command(state.is_hash());
+    let reading = keyspace::send(pool, &target.key, &[command, &target.key]);
     turn.pass();
-    if let Some(value) = reading.await? {
-        state.metrics.hits.incr();
-        return Ok(Some(value));
+    match hit(state, reading.reply(pool).await)? {
+        Some(value) => Ok(Some(value)),
+        None => missed(cache, pool, target).await,
     }
+}
+
+/// What the backend's reply to a read of one of `state`'s keys holds: the
+/// value (a hit, counted), `Ok(None)` (a miss, for [`missed`]), or the
+/// backend's error.
+pub(crate) fn hit(state: &RuleState, reply: Frame) -> Outcome {
+    let value = keyspace::to_cached(reply, state.is_hash())?;
+    if value.is_some() {
+        state.metrics.hits.incr();
+    }
+    Ok(value)
+}
+
+/// The value of a key the backend does not hold: from pending writes when
+/// they say it all, else "no row" if remembered, else SQL.
+pub(crate) async fn missed(cache: &Arc<Cache>, pool: &Arc<Pool>, target: &Target) -> Outcome {
+    let state = &cache.rules[target.rule];
     state.metrics.misses.incr();
     let overlay = state.pending.as_ref().and_then(|p| p.overlay(&target.key));
     if let Some(overlay) = &overlay {
@@ -187,7 +210,7 @@ async fn lead(
     let state = &cache.rules[target.rule];
     let rule = &state.rule;
     state.metrics.sql_reads.incr();
-    let fetched = cache.store.fetch(rule, &target.captures).await;
+    let fetched = cache.store.fetch(rule, &target.captures(rule)).await;
     let row = match fetched {
         Ok(row) => row,
         Err(err) => {
@@ -211,9 +234,7 @@ async fn lead(
             match &value {
                 Some(v) => v.store(pool, &target.key, jittered(rule)),
                 None => {
-                    state
-                        .reads
-                        .remember_absent(target.key.clone(), rule.negative_ttl);
+                    state.reads.remember_absent(&target.key, rule.negative_ttl);
                     Vec::new()
                 }
             }
@@ -279,7 +300,7 @@ pub(crate) async fn write_through(
     };
     let changed = match cache
         .store
-        .write(&state.rule, &target.captures, &change)
+        .write(&state.rule, &target.captures(&state.rule), &change)
         .await
     {
         Ok(n) => n,

@@ -11,10 +11,14 @@
 //!   [`journal`] (records framed in `record`); `pending` holds them until
 //!   `flush` has moved them to SQL in batches, exactly once.
 //! - `command`: which requests the cache takes, and the replies it shapes.
+//! - `session`: a session's link to the cache ([`intercept`]): the reads it
+//!   sends itself, the tasks, and the order between them.
 //! - `keyspace`: the cache's own commands to the backends.
 //!
 //! A pool's cache is built by [`Cache::start`] before the pool serves; the
-//! proxy session hands it requests with [`intercept`]. Each rule counts what
+//! proxy session hands it requests with [`intercept`], and sends the backend
+//! read of a cached key itself, as a plain read ([`Taken::Read`]), so that a
+//! hit costs what a plain GET does. Each rule counts what
 //! happens to it in a [`RuleMetrics`] (see `telemetry::cache`), which
 //! [`Cache::count`] sums.
 
@@ -26,25 +30,24 @@ mod look_aside;
 mod pending;
 pub mod postgres;
 mod record;
+mod session;
 mod sql;
 pub mod sqlite;
 pub mod store;
 mod write_back;
 
 use parking_lot::Mutex;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::config::{CacheConfig, Database, Fsync, Policy, Rule};
-use crate::proxy::pool::Pool;
+use crate::config::{CacheConfig, Database, Fsync, Policy, Rule, ValueColumns};
 use crate::resp::Frame;
 use crate::telemetry::cache::{journal_bytes, RuleMetrics, Tally, LEVELS_INTERVAL};
 use journal::{Journal, JournalError};
+pub(crate) use session::Turn;
+pub use session::{intercept, CacheReply, CachedRead, Miss, SessionCache, Taken};
 pub use store::{Store, StoreError};
 
 /// How long shutdown waits for the final flush before leaving the rest journaled.
@@ -102,6 +105,13 @@ pub(crate) struct RuleState {
     pub(crate) reads: look_aside::Reads,
     pub(crate) pending: Option<pending::Pending>,
     pub(crate) metrics: RuleMetrics,
+}
+
+impl RuleState {
+    /// Whether the rule's value is a hash (a row of several columns).
+    pub(crate) fn is_hash(&self) -> bool {
+        matches!(self.rule.value, ValueColumns::Hash(_))
+    }
 }
 
 /// A pool's cache.
@@ -312,19 +322,10 @@ impl Cache {
         }
     }
 
-    fn rule_for(&self, key: &[u8]) -> Option<(usize, Vec<bytes::Bytes>)> {
-        self.rules.iter().enumerate().find_map(|(i, state)| {
-            if !key.starts_with(state.rule.pattern.prefix()) {
-                return None;
-            }
-            let captures = state.rule.pattern.matches(key)?;
-            Some((
-                i,
-                captures
-                    .into_iter()
-                    .map(bytes::Bytes::copy_from_slice)
-                    .collect(),
-            ))
+    /// The rule `key` falls under.
+    fn rule_for(&self, key: &[u8]) -> Option<usize> {
+        self.rules.iter().position(|state| {
+            key.starts_with(state.rule.pattern.prefix()) && state.rule.pattern.is_match(key)
         })
     }
 
@@ -364,142 +365,3 @@ fn log_durability(pool: &str, rules: &[Rule]) {
 
 #[cfg(test)]
 mod tests;
-
-/// A session's link to the cache. Its requests start in the order they came
-/// and reach the backends (and the journal) in that order: each starts once the
-/// one before it has queued its backend commands. Reads may then overlap, so a
-/// pipelining client is not held to one round trip per request; a write also
-/// waits for the reads before it to finish, so none of them sees it.
-#[derive(Debug, Default)]
-pub struct SessionCache {
-    /// Passed when the last request has queued its backend commands.
-    queued: Option<oneshot::Receiver<()>>,
-    /// Reads since the last write, until they finish.
-    reads: Vec<oneshot::Receiver<()>>,
-}
-
-/// A request's turn in its session: passing it (or dropping it) lets the
-/// next request start.
-#[derive(Debug, Default)]
-pub(crate) struct Turn(Option<oneshot::Sender<()>>);
-
-impl Turn {
-    /// Lets the next request start.
-    pub(crate) fn pass(&mut self) {
-        if let Some(next) = self.0.take() {
-            let _ = next.send(());
-        }
-    }
-}
-
-impl Drop for Turn {
-    fn drop(&mut self) {
-        self.pass();
-    }
-}
-
-/// The reply to a request the cache took, to await in request order.
-pub struct CacheReply(Pin<Box<dyn Future<Output = Frame> + Send>>);
-
-impl std::fmt::Debug for CacheReply {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CacheReply")
-    }
-}
-
-impl Future for CacheReply {
-    type Output = Frame;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Frame> {
-        self.0.as_mut().poll(cx)
-    }
-}
-
-/// Takes the request if it touches a cached key: the reply is the returned
-/// future's. `None`: the request is not the cache's business.
-/// Inside MULTI (`in_multi`) cached keys are refused: the transaction would
-/// run on a backend, out of SQL's sight.
-///
-/// A write-back write whose turn has come (nothing before it still queuing,
-/// no read before it still running) and that finds room is queued here, in
-/// the session's own task: its reply is then a wait for the journal and the
-/// backend, with no task and no hand-off. Under a pipelined load that makes
-/// a read of many writes one batch for the backend and one for the journal.
-pub fn intercept(
-    pool: &Arc<Pool>,
-    session: &mut SessionCache,
-    args: &[bytes::Bytes],
-    in_multi: bool,
-) -> Option<CacheReply> {
-    let cache = pool.cache.as_ref()?;
-    let mut op = command::classify(cache, args)?;
-    if in_multi {
-        op = command::Op::Refuse(Frame::error(
-            "ERR shardcar: cached keys cannot be used inside MULTI (SQL could not follow the transaction)",
-        ));
-    }
-    if let command::Op::Refuse(frame) = op {
-        return Some(CacheReply(Box::pin(std::future::ready(frame))));
-    }
-    // Reads that finished need no waiting for.
-    session
-        .reads
-        .retain_mut(|r| matches!(r.try_recv(), Err(oneshot::error::TryRecvError::Empty)));
-    if session
-        .queued
-        .as_mut()
-        .is_some_and(|q| !matches!(q.try_recv(), Err(oneshot::error::TryRecvError::Empty)))
-    {
-        session.queued = None;
-    }
-    let op = match op {
-        command::Op::Write { target, write }
-            if session.queued.is_none()
-                && session.reads.is_empty()
-                && cache.rules[target.rule].rule.policy == Policy::WriteBack
-                && write_back::has_room(cache, &target) =>
-        {
-            let queued = write_back::queue(cache, pool, &target, write);
-            return Some(CacheReply(Box::pin(queued.reply())));
-        }
-        op => op,
-    };
-    Some(CacheReply(Box::pin(spawn(pool, cache, session, op))))
-}
-
-/// Runs `op` on a task of its own once its turn comes; the reply is the
-/// returned future's.
-fn spawn(
-    pool: &Arc<Pool>,
-    cache: &Arc<Cache>,
-    session: &mut SessionCache,
-    op: command::Op,
-) -> impl Future<Output = Frame> {
-    let (reply, rx) = oneshot::channel();
-    let (turn, queued) = oneshot::channel();
-    let before = session.queued.replace(queued);
-    let (done, finished) = oneshot::channel();
-    let reads = if op.reads() {
-        session.reads.push(finished);
-        Vec::new()
-    } else {
-        std::mem::take(&mut session.reads)
-    };
-    let (pool, cache) = (Arc::clone(pool), Arc::clone(cache));
-    tokio::spawn(async move {
-        let mut turn = Turn(Some(turn));
-        if let Some(before) = before {
-            let _ = before.await;
-        }
-        for read in reads {
-            let _ = read.await;
-        }
-        let frame = command::run(&cache, &pool, op, &mut turn).await;
-        let _ = reply.send(frame);
-        let _ = done.send(());
-    });
-    async move {
-        rx.await
-            .unwrap_or_else(|_| Frame::error("ERR shardcar: cache request failed"))
-    }
-}

@@ -81,11 +81,9 @@ async fn engine() -> std::net::SocketAddr {
 }
 
 fn target(key: &str) -> Target {
-    let id = key.split(':').nth(1).unwrap_or_default();
     Target {
         rule: 0,
         key: Bytes::from(key.to_string()),
-        captures: vec![Bytes::from(id.to_string())],
     }
 }
 

@@ -81,33 +81,47 @@ impl Pattern {
     /// The captured values, in pattern order, if `key` matches.
     pub fn matches<'k>(&self, key: &'k [u8]) -> Option<Vec<&'k [u8]>> {
         let mut values = Vec::new();
+        self.walk(key, |value| values.push(value)).then_some(values)
+    }
+
+    /// Whether `key` matches, without collecting the captures.
+    pub fn is_match(&self, key: &[u8]) -> bool {
+        self.walk(key, |_| {})
+    }
+
+    /// Matches `key` segment by segment, handing each captured value to
+    /// `capture`; false when it does not match.
+    fn walk<'k>(&self, key: &'k [u8], mut capture: impl FnMut(&'k [u8])) -> bool {
         let mut pos = 0;
         let mut segments = self.segments.iter().peekable();
         while let Some(segment) = segments.next() {
             match segment {
                 Segment::Literal(lit) => {
                     if !key[pos..].starts_with(lit) {
-                        return None;
+                        return false;
                     }
                     pos += lit.len();
                 }
                 Segment::Capture(_) => {
                     if pos >= key.len() {
-                        return None;
+                        return false;
                     }
                     let end = match segments.peek() {
-                        Some(Segment::Literal(lit)) => pos + 1 + find(&key[pos + 1..], lit)?,
+                        Some(Segment::Literal(lit)) => match find(&key[pos + 1..], lit) {
+                            Some(at) => pos + 1 + at,
+                            None => return false,
+                        },
                         _ => key.len(),
                     };
                     if end <= pos {
-                        return None;
+                        return false;
                     }
-                    values.push(&key[pos..end]);
+                    capture(&key[pos..end]);
                     pos = end;
                 }
             }
         }
-        (pos == key.len()).then_some(values)
+        pos == key.len()
     }
 
     /// Whether some key matches both patterns.
@@ -224,6 +238,11 @@ mod tests {
         ];
         for (pattern, key, expected) in cases {
             let got = p(pattern).matches(key.as_bytes());
+            assert_eq!(
+                p(pattern).is_match(key.as_bytes()),
+                got.is_some(),
+                "{pattern} ~ {key}"
+            );
             let expected: Option<Vec<&[u8]>> =
                 expected.map(|v| v.iter().map(|s| s.as_bytes()).collect());
             assert_eq!(got, expected, "{pattern} ~ {key}");

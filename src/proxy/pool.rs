@@ -66,6 +66,14 @@ impl Server {
         &self.links[first + (client_id % per_worker as u64) as usize]
     }
 
+    /// The connection the SQL cache's own commands take: one per server for
+    /// the whole process, not one per worker as [`Server::link`] gives, since
+    /// the cache's refills, invalidations and write-back writes come from
+    /// every worker and must reach the server in the order they were queued.
+    pub fn cache_link(&self) -> &Link {
+        &self.links[0]
+    }
+
     /// True while ejected.
     pub fn is_ejected(&self) -> bool {
         self.health.ejected_until.load(Ordering::Relaxed) != 0

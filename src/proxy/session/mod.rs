@@ -44,6 +44,7 @@ use super::reload::{self, Table};
 use super::route::{self, Plan, Split};
 use super::stats::{self, ProcessStats};
 use super::stream::{ReadHalf, Stream};
+use crate::cache::Taken;
 use crate::command::CommandSpec;
 use crate::resp::{Decoder, Frame, Protocol, Request};
 use crate::telemetry::proxy::ErrorKind;
@@ -281,9 +282,8 @@ impl Session {
         }
         let in_multi = self.txn.is_queuing();
         let pool = &self.client.pool;
-        if let Some(reply) = crate::cache::intercept(pool, &mut self.cache, &request.args, in_multi)
-        {
-            return self.push(Pending::Cache(reply)).await;
+        if let Some(taken) = crate::cache::intercept(pool, &mut self.cache, &request, in_multi) {
+            return self.cached(taken, &request.args[0]).await;
         }
         let plan = route::plan(&self.client.pool, &request.args);
         if self.txn.is_queuing() && !txn::is_control(&plan) {
@@ -356,6 +356,33 @@ impl Session {
             timed: !private,
         })
         .await
+    }
+
+    /// Queues a request the cache took: its task's reply, or its read, sent
+    /// as a plain read is.
+    async fn cached(&mut self, taken: Taken, command: &Bytes) -> Result<(), End> {
+        match taken {
+            Taken::Task { reply, after } => {
+                if let Some(after) = after {
+                    self.push(Pending::Fence(after)).await?;
+                }
+                self.push(Pending::Cache(reply)).await
+            }
+            Taken::Read {
+                server,
+                request,
+                read,
+            } => {
+                let reply = self.send(server, request, false).await?;
+                self.push(Pending::CacheRead {
+                    server,
+                    reply,
+                    sent: self.client.pool.metrics.start(command, true),
+                    read,
+                })
+                .await
+            }
+        }
     }
 
     async fn split(&mut self, split: Split, command: &Bytes) -> Result<(), End> {

@@ -25,6 +25,7 @@ use super::super::route::{self, Split};
 use super::super::stats;
 use super::super::stream::WriteHalf;
 use super::super::subscriber::Event;
+use crate::cache::CachedRead;
 use crate::resp::{self, Frame, Protocol};
 
 /// Bytes buffered before the writer writes without waiting for a pause.
@@ -73,6 +74,14 @@ pub(super) enum Pending {
     Close,
     /// From the pool's SQL cache.
     Cache(crate::cache::CacheReply),
+    /// A read of a cached key, sent to one server as a plain read; a miss
+    /// is resolved here, from pending writes or SQL, in its turn.
+    CacheRead {
+        server: usize,
+        reply: oneshot::Receiver<Reply>,
+        sent: Timer,
+        read: CachedRead,
+    },
 }
 
 /// Why the writer stops early.
@@ -246,6 +255,12 @@ impl Writer {
                 return Ok(true);
             }
             Pending::Close => return Ok(false),
+            Pending::CacheRead {
+                server,
+                reply,
+                sent,
+                read,
+            } => self.cached(server, reply, sent, read).await?,
             Pending::Cache(mut reply) => {
                 let now = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut reply).poll(cx)));
                 match now.await {
@@ -278,6 +293,31 @@ impl Writer {
             Err(oneshot::error::TryRecvError::Empty) => {
                 self.flush().await?;
                 self.wait(await_reply(reply, deadline)).await
+            }
+        }
+    }
+
+    /// The reply to a read of a cached key: the backend's, shaped, on a hit;
+    /// on a miss, once the cache has it from pending writes or SQL (later
+    /// replies wait meanwhile, so none overtakes it).
+    async fn cached(
+        &mut self,
+        server: usize,
+        reply: oneshot::Receiver<Reply>,
+        sent: Timer,
+        read: CachedRead,
+    ) -> Result<Frame, Stop> {
+        let deadline = self.pool.timeout().map(|t| sent.at() + t);
+        let outcome = self.reply(reply, deadline).await?;
+        let frame = settle(&self.pool, server, self.client, outcome);
+        match read.answer(&self.pool, frame) {
+            Ok(frame) => Ok(frame),
+            Err(miss) => {
+                self.flush().await?;
+                let pool = Arc::clone(&self.pool);
+                // Boxed: the SQL path's state is large, and inline it would
+                // be moved with every reply the writer resolves.
+                self.wait(Box::pin(miss.resolve(&pool))).await
             }
         }
     }
