@@ -45,27 +45,25 @@ pub struct SessionCache {
 impl SessionCache {
     /// True once the last task has queued its backend commands.
     fn tasks_queued(&mut self) -> bool {
-        let queued = self
-            .queued
-            .as_mut()
-            .is_none_or(|q| !matches!(q.try_recv(), Err(oneshot::error::TryRecvError::Empty)));
-        if queued {
-            self.queued = None;
-        }
-        queued
+        passed(&mut self.queued)
     }
 
     /// True once every write taken so far is done.
     fn writes_done(&mut self) -> bool {
-        let done = self
-            .writes
-            .as_mut()
-            .is_none_or(|w| !matches!(w.try_recv(), Err(oneshot::error::TryRecvError::Empty)));
-        if done {
-            self.writes = None;
-        }
-        done
+        passed(&mut self.writes)
     }
+}
+
+/// True when `signal` is absent or was sent (or dropped); a passed signal is
+/// forgotten.
+fn passed(signal: &mut Option<oneshot::Receiver<()>>) -> bool {
+    let passed = signal
+        .as_mut()
+        .is_none_or(|s| !matches!(s.try_recv(), Err(oneshot::error::TryRecvError::Empty)));
+    if passed {
+        *signal = None;
+    }
+    passed
 }
 
 /// A request's turn in its session: passing it (or dropping it) lets the
