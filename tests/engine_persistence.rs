@@ -295,12 +295,7 @@ async fn a_failed_bgsave_refuses_writes_until_a_save_succeeds() {
     let dir = tempfile::tempdir().unwrap();
     let engine = start(dir.path()).await;
     let mut con = engine.conn().await;
-    let _: () = redis::cmd("SET")
-        .arg("k")
-        .arg("v")
-        .query_async(&mut con)
-        .await
-        .unwrap();
+    set(&mut con, "k", "v").await;
     // A directory under a regular file cannot exist, even for root.
     let file = dir.path().join("file");
     std::fs::write(&file, "").unwrap();
@@ -342,12 +337,7 @@ async fn a_failed_bgsave_refuses_writes_until_a_save_succeeds() {
         .await
         .unwrap();
     let _: () = redis::cmd("SAVE").query_async(&mut con).await.unwrap();
-    let _: () = redis::cmd("SET")
-        .arg("k")
-        .arg("w")
-        .query_async(&mut con)
-        .await
-        .unwrap();
+    set(&mut con, "k", "w").await;
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .flatten()
@@ -400,12 +390,7 @@ async fn snapshots_move_both_ways_between_redis_and_shardcar() {
         "redis-server loads our dump",
     );
     // redis-server → shardcar.
-    let _: () = redis::cmd("SET")
-        .arg("from-redis")
-        .arg("yes")
-        .query_async(&mut redis_con)
-        .await
-        .unwrap();
+    set(&mut redis_con, "from-redis", "yes").await;
     let _: () = redis::cmd("SAVE")
         .query_async(&mut redis_con)
         .await
@@ -422,6 +407,16 @@ async fn snapshots_move_both_ways_between_redis_and_shardcar() {
         &expected,
         "we load redis-server's dump",
     );
+}
+
+/// SET `key` `value`.
+async fn set(con: &mut MultiplexedConnection, key: &str, value: impl redis::ToRedisArgs) {
+    let () = redis::cmd("SET")
+        .arg(key)
+        .arg(value)
+        .query_async(con)
+        .await
+        .unwrap();
 }
 
 /// The keys of db 0, sorted.
@@ -443,12 +438,7 @@ async fn the_aof_is_loaded_before_the_snapshot() {
 
     let engine = Engine::start_with(&plain).await;
     let mut con = engine.conn().await;
-    let _: () = redis::cmd("SET")
-        .arg("from-rdb")
-        .arg(1)
-        .query_async(&mut con)
-        .await
-        .unwrap();
+    set(&mut con, "from-rdb", 1).await;
     let _: () = redis::cmd("SAVE").query_async(&mut con).await.unwrap();
     engine.stop().await;
 
@@ -459,12 +449,7 @@ async fn the_aof_is_loaded_before_the_snapshot() {
         ["from-rdb"],
         "no AOF yet: the snapshot seeds it"
     );
-    let _: () = redis::cmd("SET")
-        .arg("from-aof")
-        .arg(1)
-        .query_async(&mut con)
-        .await
-        .unwrap();
+    set(&mut con, "from-aof", 1).await;
     engine.stop().await;
 
     // A different snapshot now sits beside the AOF.
@@ -472,12 +457,7 @@ async fn the_aof_is_loaded_before_the_snapshot() {
     let o = other.path().display().to_string();
     let engine = Engine::start_with(&["--dir", &o, "--save", ""]).await;
     let mut con = engine.conn().await;
-    let _: () = redis::cmd("SET")
-        .arg("only-in-rdb")
-        .arg(1)
-        .query_async(&mut con)
-        .await
-        .unwrap();
+    set(&mut con, "only-in-rdb", 1).await;
     let _: () = redis::cmd("SAVE").query_async(&mut con).await.unwrap();
     engine.stop().await;
     std::fs::copy(other.path().join("dump.rdb"), dir.path().join("dump.rdb")).unwrap();

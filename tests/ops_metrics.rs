@@ -322,15 +322,7 @@ fn metric_names_are_found_in_queries() {
 #[test]
 fn the_engine_alone_exports_its_gauges() {
     let port = free_port();
-    let proc = Shardcar::start(&[
-        "engine",
-        "--port",
-        &port.to_string(),
-        "--save",
-        "",
-        "--admin",
-        "127.0.0.1:0",
-    ]);
+    let proc = Shardcar::engine(port, "127.0.0.1:0");
     let admin = proc.admin();
     proc.wait_ready(admin);
     let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();

@@ -168,15 +168,7 @@ fn close(a: f64, b: f64) -> bool {
 /// `shardcar engine` on a free port, without an admin port, and that port.
 fn engine() -> (Shardcar, u16) {
     let port = free_port();
-    let proc = Shardcar::start(&[
-        "engine",
-        "--port",
-        &port.to_string(),
-        "--save",
-        "",
-        "--admin",
-        "off",
-    ]);
+    let proc = Shardcar::engine(port, "off");
     proc.wait_log("ready to accept connections");
     (proc, port)
 }

@@ -37,6 +37,13 @@ impl Shardcar {
         Shardcar { child, lines }
     }
 
+    /// `shardcar engine` on `port`, no snapshots, its admin port at `admin`
+    /// (an address, or `off`).
+    pub fn engine(port: u16, admin: &str) -> Shardcar {
+        let port = port.to_string();
+        Shardcar::start(&["engine", "--port", &port, "--save", "", "--admin", admin])
+    }
+
     /// `shardcar proxy -c CONFIG` with its stats port on a free port (twemproxy's
     /// 22222 may be taken by another process), then `extra` flags.
     pub fn proxy(config: &tempfile::NamedTempFile, extra: &[&str]) -> Shardcar {
