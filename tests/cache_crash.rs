@@ -1,6 +1,6 @@
 //! Write-back survives `kill -9`: the `shardcar` binary acknowledges N writes
 //! (`fsync: always`), is killed at once, and after a restart every one of them
-//! is in SQL exactly once. And when the backend dies too (its cached values
+//! is in SQL exactly once (INCRs included, as the values they made). And when the backend dies too (its cached values
 //! with it), reads return the newest value — from the pending writes, then
 //! from SQL — never an older row. With `fsync: everysec`, `kill -9` under load
 //! loses no acknowledged write either. SQLite always; PostgreSQL when
@@ -109,8 +109,14 @@ async fn write_all(con: &redis::aio::MultiplexedConnection) {
             for i in 0..EVENTS / COUNTERS {
                 let event = format!("w{w}-{i:04}");
                 let _: () = con.set(format!("event:s{}", w % 3), event).await.unwrap();
-                if i < COUNTER_WRITES {
-                    let _: () = con.set(format!("counter:c{w}"), i).await.unwrap();
+                // Even counters are SET to i; odd ones are SET to 0, then
+                // counted up by INCR: both hold i after step i.
+                let counter = format!("counter:c{w}");
+                if i < COUNTER_WRITES && (i == 0 || w % 2 == 0) {
+                    let _: () = con.set(counter, i).await.unwrap();
+                } else if i < COUNTER_WRITES {
+                    let n: usize = con.incr(counter, 1).await.unwrap();
+                    assert_eq!(n, i);
                 }
             }
         }));

@@ -385,3 +385,179 @@ async fn a_pipeline_reads_its_own_writes_in_order() {
     assert_eq!(reads(replies), reads(expected));
     proxy.stop().await;
 }
+
+/// The text of an error reply.
+async fn error_of(con: &mut redis::aio::MultiplexedConnection, args: &[&str]) -> String {
+    match query(con, args).await {
+        Err(text) => text,
+        Ok(v) => panic!("{args:?} answered {v:?}, not an error"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incr_bursts_become_one_upsert() {
+    each_db("incr_bursts_become_one_upsert", async |db, dir| {
+        let (counters, profiles) = (db.table("wb_incr"), db.table("wb_incr_profiles"));
+        let (c, p) = (format!("ic{}", std::process::id()), format!("ip{}", std::process::id()));
+        fresh(&db, &[&counters, &profiles], &[&c, &p]).await;
+        db.exec(&format!("CREATE TABLE {counters} (id TEXT PRIMARY KEY, n TEXT, _version BIGINT)")).await;
+        db.exec(&format!("INSERT INTO {counters} (id, n) VALUES ('seed', '100')")).await;
+        db.exec(&format!("CREATE TABLE {profiles} (id TEXT PRIMARY KEY, name TEXT, visits TEXT, _version BIGINT)")).await;
+        db.exec(&format!("INSERT INTO {profiles} (id, name, visits) VALUES ('1', 'ann', '10')")).await;
+        let rules = format!(
+            "{}  - name: {p}\n    match: \"{p}:{{id}}\"\n    table: {profiles}\n    value: [name, visits]\n    policy: write_back\n    flush_interval: 1h\n",
+            upsert_rule(&c, &counters, "    flush_interval: 1h\n").replace("    create: true\n", "")
+        );
+        let cache = cache_yaml(&db, &dir, &rules);
+        let proxy = CacheProxy::start(2, &cache).await;
+        let mut con = proxy.conn().await;
+        let key = |id: &str| format!("{c}:{id}");
+
+        // A burst on a key SQL holds counts on from SQL's value.
+        let mut pipe = redis::pipe();
+        for _ in 0..1000 {
+            pipe.incr(key("seed"), 1);
+        }
+        let replies: Vec<i64> = pipe.query_async(&mut con).await.unwrap();
+        assert_eq!(replies, (101..=1100).collect::<Vec<i64>>());
+
+        // Clients counting at once lose no increment.
+        let mut clients = Vec::new();
+        for _ in 0..4 {
+            let mut con = proxy.conn().await;
+            let shared = key("shared");
+            clients.push(tokio::spawn(async move {
+                let mut seen = Vec::new();
+                for _ in 0..250 {
+                    let n: i64 = con.incr(&shared, 1).await.unwrap();
+                    seen.push(n);
+                }
+                seen
+            }));
+        }
+        let mut seen = Vec::new();
+        for client in clients {
+            seen.extend(client.await.unwrap());
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, (1..=1000).collect::<Vec<i64>>(), "every INCR saw its own value");
+
+        // The rest of the family, as Redis answers it.
+        assert_eq!(query(&mut con, &["INCRBY", &key("new"), "5"]).await, Ok(redis::Value::Int(5)));
+        assert_eq!(query(&mut con, &["DECR", &key("new")]).await, Ok(redis::Value::Int(4)));
+        assert_eq!(query(&mut con, &["DECRBY", &key("new"), "10"]).await, Ok(redis::Value::Int(-6)));
+        let f: String = redis::cmd("INCRBYFLOAT").arg(key("f")).arg("1.5").query_async(&mut con).await.unwrap();
+        assert_eq!(f, "1.5");
+        let f: String = redis::cmd("INCRBYFLOAT").arg(key("f")).arg("0.1").query_async(&mut con).await.unwrap();
+        assert_eq!(f, "1.6");
+        let _: () = con.set(key("text"), "hello").await.unwrap();
+        let _: () = con.set(key("big"), i64::MAX).await.unwrap();
+        for (args, error) in [
+            (vec!["INCR", &key("text")], "ERR value is not an integer or out of range"),
+            (vec!["INCRBY", &key("new"), "x"], "ERR value is not an integer or out of range"),
+            (vec!["INCRBYFLOAT", &key("text"), "1"], "ERR value is not a valid float"),
+            (vec!["INCR", &key("big")], "ERR increment or decrement would overflow"),
+            (vec!["DECRBY", &key("new"), "-9223372036854775808"], "ERR decrement would overflow"),
+            (vec!["HINCRBY", &key("new"), "n", "1"], "Operation against a key holding the wrong kind of value"),
+        ] {
+            let got = error_of(&mut con, &args).await;
+            assert!(got.contains(error.trim_start_matches("ERR ")), "{args:?}: {got}");
+        }
+        let big: i64 = con.get(key("big")).await.unwrap();
+        assert_eq!(big, i64::MAX, "a refused INCR changes nothing");
+
+        // Hash columns count too; the other column keeps SQL's value.
+        assert_eq!(query(&mut con, &["HINCRBY", &format!("{p}:1"), "visits", "2"]).await, Ok(redis::Value::Int(12)));
+        let visits: String = redis::cmd("HINCRBYFLOAT").arg(format!("{p}:1")).arg("visits").arg("0.5").query_async(&mut con).await.unwrap();
+        assert_eq!(visits, "12.5");
+        assert!(error_of(&mut con, &["HINCRBY", &format!("{p}:1"), "name", "1"]).await.contains("hash value is not an integer"));
+        assert!(error_of(&mut con, &["HINCRBY", &format!("{p}:1"), "age", "1"]).await.contains("has no field 'age'"));
+        assert!(error_of(&mut con, &["INCR", &format!("{p}:1")]).await.contains("WRONGTYPE"));
+        let profile: Vec<(String, String)> = con.hgetall(format!("{p}:1")).await.unwrap();
+        assert_eq!(profile, vec![("name".into(), "ann".into()), ("visits".into(), "12.5".into())]);
+
+        // A value the backend lost counts on from the pending writes.
+        for _ in 0..3 {
+            let _: i64 = con.incr(key("lost"), 1).await.unwrap();
+        }
+        let mut engine = proxy.engines[0].conn().await;
+        let mut engine2 = proxy.engines[1].conn().await;
+        let _: i64 = engine.del(key("lost")).await.unwrap();
+        let _: i64 = engine2.del(key("lost")).await.unwrap();
+        assert_eq!(query(&mut con, &["INCR", &key("lost")]).await, Ok(redis::Value::Int(4)));
+
+        proxy.stop().await; // the last flush
+        let stopped = proxy_rows(&db, &counters).await;
+        assert_eq!(stopped, vec![
+            ("big".into(), i64::MAX.to_string()), ("f".into(), "1.6".into()), ("lost".into(), "4".into()),
+            ("new".into(), "-6".into()), ("seed".into(), "1100".into()), ("shared".into(), "1000".into()),
+            ("text".into(), "hello".into()),
+        ]);
+        assert_eq!(db.rows(&format!("SELECT name, visits FROM {profiles}")).await, vec![vec![Some("ann".into()), Some("12.5".into())]]);
+
+        // Over fresh backends, the count goes on from SQL.
+        let proxy = CacheProxy::start(2, &cache).await;
+        let mut con = proxy.conn().await;
+        assert_eq!(query(&mut con, &["INCR", &key("lost")]).await, Ok(redis::Value::Int(5)));
+        assert_eq!(query(&mut con, &["INCR", &key("seed")]).await, Ok(redis::Value::Int(1101)));
+        let flushed_before = proxy.stat(|m| &m.rows_flushed);
+        let pool = proxy.pool.clone();
+        proxy.stop().await;
+        let rows = pool.cache.as_deref().unwrap().count(|m| &m.rows_flushed) - flushed_before;
+        assert_eq!(rows, 2, "two keys, one row each");
+        fresh(&db, &[&counters, &profiles], &[&c, &p]).await;
+    })
+    .await;
+}
+
+/// Every (id, n) row of a counters table, by id.
+async fn proxy_rows(db: &Db, table: &str) -> Vec<(String, String)> {
+    let rows = db
+        .rows(&format!("SELECT id, n FROM {table} ORDER BY id"))
+        .await;
+    rows.into_iter()
+        .map(|r| (r[0].clone().unwrap(), r[1].clone().unwrap()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rpush_appends_a_row_per_value_in_order() {
+    each_db("rpush_appends_a_row_per_value_in_order", async |db, dir| {
+        let (events, rows) = (db.table("wb_push"), db.table("wb_push_rows"));
+        let (e, r) = (format!("pe{}", std::process::id()), format!("pr{}", std::process::id()));
+        fresh(&db, &[&events, &rows], &[&e, &r]).await;
+        let rules = format!(
+            "  - name: {e}\n    match: \"{e}:{{stream}}\"\n    table: {events}\n    value: payload\n    policy: write_back\n    mode: append\n    flush_interval: 1h\n    create: true\n\
+             \x20 - name: {r}\n    match: \"{r}:{{stream}}\"\n    table: {rows}\n    value: [a, b]\n    policy: write_back\n    mode: append\n    flush_interval: 1h\n    create: true\n{}",
+            upsert_rule("pu", &db.table("wb_push_upsert"), "")
+        );
+        let proxy = CacheProxy::start(2, &cache_yaml(&db, &dir, &rules)).await;
+        let mut con = proxy.conn().await;
+        let s1 = format!("{e}:s1");
+        assert_eq!(query(&mut con, &["RPUSH", &s1, "a", "b", "c"]).await, Ok(redis::Value::Int(3)));
+        let _: () = con.set(format!("{e}:s2"), "other").await.unwrap();
+        assert_eq!(query(&mut con, &["RPUSH", &s1, "d"]).await, Ok(redis::Value::Int(4)));
+        let listed: Vec<String> = con.lrange(&s1, 0, -1).await.unwrap();
+        assert_eq!(listed, ["a", "b", "c", "d"], "the backend holds the list");
+        let ttl: i64 = con.ttl(&s1).await.unwrap();
+        assert!(ttl > 0, "the rule's TTL is set: {ttl}");
+        for (args, says) in [
+            (vec!["LPUSH", s1.as_str(), "x"], "(it takes SET and RPUSH)"),
+            (vec!["RPUSH", &format!("{r}:s"), "x"], "(it takes HSET and HMSET)"),
+            (vec!["RPUSH", "pu:1", "x"], "(it takes SET, INCR, INCRBY, DECR, DECRBY, INCRBYFLOAT and DEL)"),
+            (vec!["INCR", &s1], "does not take INCR"),
+        ] {
+            let error = error_of(&mut con, &args).await;
+            assert!(error.contains(says), "{args:?}: {error}");
+        }
+        proxy.stop().await;
+        let payloads = db.rows(&format!("SELECT stream, payload FROM {events} ORDER BY _seq")).await;
+        let expected: Vec<Vec<Option<String>>> = [("s1", "a"), ("s1", "b"), ("s1", "c"), ("s2", "other"), ("s1", "d")]
+            .iter()
+            .map(|(s, p)| vec![Some(s.to_string()), Some(p.to_string())])
+            .collect();
+        assert_eq!(payloads, expected, "one row per value, in order");
+        fresh(&db, &[&events, &rows, &db.table("wb_push_upsert")], &[&e, &r, "pu"]).await;
+    })
+    .await;
+}

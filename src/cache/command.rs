@@ -1,15 +1,19 @@
 //! Which requests the cache takes, and the replies it gives.
 //!
 //! Reads: GET, HGET, HGETALL, HMGET, MGET (a cached key anywhere in it).
-//! Writes: SET key value, HSET/HMSET key field value…, DEL/UNLINK of one key.
-//! Any other write to a cached key is refused with an error that names the
-//! rule: the cache could not mirror it in SQL. Reads of other kinds (EXISTS,
+//! Writes: SET key value, HSET/HMSET key field value…, DEL/UNLINK of one key;
+//! on write-back upsert rules also INCR, INCRBY, DECR, DECRBY, INCRBYFLOAT,
+//! HINCRBY and HINCRBYFLOAT (see `counter`), and RPUSH on append rules (one
+//! row per value). Any other write to a cached key is refused with an error
+//! that names the rule and the writes it takes: the cache could not mirror it
+//! in SQL. Reads of other kinds (EXISTS,
 //! TTL…) go to the backend as usual, and so do reads of append rules (a log
 //! has no one row to read back).
 
 use bytes::Bytes;
 use std::sync::Arc;
 
+use super::counter::Addend;
 use super::keyspace::{self, Cached};
 use super::look_aside::{self, Outcome};
 use super::{write_back, Cache, Turn};
@@ -65,12 +69,24 @@ pub(crate) enum Write {
     },
     /// DEL, UNLINK.
     Delete,
+    /// INCRBY and its kin: `by` added to a column's latest value (write-back
+    /// upsert rules only).
+    Add { column: usize, by: Addend },
+    /// RPUSH to an append rule: one row per value, in order.
+    Push(Vec<Bytes>),
 }
 
-#[derive(Debug, Clone, Copy)]
+/// How the client's reply to a write is made.
+#[derive(Debug, Clone)]
 pub(crate) enum WriteReply {
+    /// +OK.
     Ok,
+    /// The number of fields written (HSET).
     Count,
+    /// The backend's reply (DEL, RPUSH).
+    Backend,
+    /// A reply known when the write was queued (INCR's new value).
+    Value(Frame),
 }
 
 fn wrong_type() -> Frame {
@@ -110,6 +126,27 @@ pub(crate) fn classify(cache: &Cache, args: &[Bytes]) -> Option<Op> {
         ("set", _) => set(cache, target(1)?, args),
         ("hset" | "hmset", _) => hset(cache, target(1)?, args, spec.name == "hmset"),
         ("del" | "unlink", n) if n >= 2 => delete(cache, args),
+        ("incr" | "decr", 2) => {
+            let by = Ok(Addend::step(if spec.name == "incr" { 1 } else { -1 }));
+            add(cache, target(1)?, spec.name, None, by)
+        }
+        ("incrby" | "decrby", 3) => {
+            let by = Addend::int(&args[2], spec.name == "decrby", false);
+            add(cache, target(1)?, spec.name, None, by)
+        }
+        ("incrbyfloat", 3) => {
+            let by = Addend::float(&args[2], false);
+            add(cache, target(1)?, spec.name, None, by)
+        }
+        ("hincrby", 4) => {
+            let by = Addend::int(&args[3], false, true);
+            add(cache, target(1)?, spec.name, Some(&args[2]), by)
+        }
+        ("hincrbyfloat", 4) => {
+            let by = Addend::float(&args[3], true);
+            add(cache, target(1)?, spec.name, Some(&args[2]), by)
+        }
+        ("rpush", n) if n >= 3 => push(cache, target(1)?, args),
         _ if spec.flags.contains(Flags::WRITE) => refuse_other_writes(cache, spec, args),
         _ => None,
     }
@@ -174,12 +211,7 @@ fn hset(cache: &Cache, target: Target, args: &[Bytes], hmset: bool) -> Option<Op
     let mut columns = Vec::new();
     for pair in args[2..].chunks(2) {
         let Some(i) = names.iter().position(|n| n.as_bytes() == pair[0].as_ref()) else {
-            let reason = format!(
-                "has no field '{}': its fields are the columns {}",
-                String::from_utf8_lossy(&pair[0]),
-                names.join(", ")
-            );
-            return Some(refuse(&rule.name, &target.key, &reason));
+            return Some(no_such_field(rule, &target.key, &pair[0], names));
         };
         columns.push((i, pair[1].clone()));
     }
@@ -191,6 +223,51 @@ fn hset(cache: &Cache, target: Target, args: &[Bytes], hmset: bool) -> Option<Op
     Some(Op::Write {
         target,
         write: Write::Set { columns, reply },
+    })
+}
+
+/// INCR and its kin: on a write-back upsert rule's column, `field` naming it
+/// for the hash commands.
+fn add(
+    cache: &Cache,
+    target: Target,
+    name: &str,
+    field: Option<&Bytes>,
+    by: Result<Addend, Frame>,
+) -> Option<Op> {
+    let rule = &cache.rules[target.rule].rule;
+    if rule.policy != Policy::WriteBack || rule.is_append() {
+        return Some(refuse_command(rule, &target.key, name));
+    }
+    let by = match by {
+        Ok(by) => by,
+        Err(frame) => return Some(Op::Refuse(frame)),
+    };
+    let column = match (field, &rule.value) {
+        (None, ValueColumns::String(_)) => 0,
+        (Some(field), ValueColumns::Hash(names)) => {
+            match names.iter().position(|n| n.as_bytes() == field.as_ref()) {
+                Some(i) => i,
+                None => return Some(no_such_field(rule, &target.key, field, names)),
+            }
+        }
+        _ => return Some(Op::Refuse(wrong_type())),
+    };
+    Some(Op::Write {
+        target,
+        write: Write::Add { column, by },
+    })
+}
+
+/// RPUSH: values appended as rows of an append rule with one value column.
+fn push(cache: &Cache, target: Target, args: &[Bytes]) -> Option<Op> {
+    let rule = &cache.rules[target.rule].rule;
+    if !rule.is_append() || matches!(rule.value, ValueColumns::Hash(_)) {
+        return Some(refuse_command(rule, &target.key, "rpush"));
+    }
+    Some(Op::Write {
+        target,
+        write: Write::Push(args[2..].to_vec()),
     })
 }
 
@@ -238,11 +315,34 @@ fn refuse_other_writes(cache: &Cache, spec: &CommandSpec, args: &[Bytes]) -> Opt
         .filter_map(|i| args.get(i))
         .find(|k| cache.rule_for(k).is_some())?;
     let rule = cache.rule_for(key)?;
+    Some(refuse_command(&cache.rules[rule].rule, key, spec.name))
+}
+
+/// The refusal of command `name` on `key`, saying which writes its rule takes.
+fn refuse_command(rule: &Rule, key: &[u8], name: &str) -> Op {
+    let hash = matches!(rule.value, ValueColumns::Hash(_));
+    let takes = match (rule.policy, rule.is_append(), hash) {
+        (Policy::LookAside, _, false) => "SET and DEL",
+        (Policy::LookAside, _, true) => "HSET, HMSET and DEL",
+        (Policy::WriteBack, false, false) => "SET, INCR, INCRBY, DECR, DECRBY, INCRBYFLOAT and DEL",
+        (Policy::WriteBack, false, true) => "HSET, HMSET, HINCRBY, HINCRBYFLOAT and DEL",
+        (Policy::WriteBack, true, false) => "SET and RPUSH",
+        (Policy::WriteBack, true, true) => "HSET and HMSET",
+    };
     let reason = format!(
-        "does not take {}: SQL could not follow it (use SET, HSET or DEL)",
-        spec.name.to_uppercase()
+        "does not take {}: SQL could not follow it (it takes {takes})",
+        name.to_uppercase()
     );
-    Some(refuse(&cache.rules[rule].rule.name, key, &reason))
+    refuse(&rule.name, key, &reason)
+}
+
+fn no_such_field(rule: &Rule, key: &[u8], field: &[u8], names: &[String]) -> Op {
+    let reason = format!(
+        "has no field '{}': its fields are the columns {}",
+        String::from_utf8_lossy(field),
+        names.join(", ")
+    );
+    refuse(&rule.name, key, &reason)
 }
 
 fn refuse(rule: &str, key: &[u8], reason: &str) -> Op {

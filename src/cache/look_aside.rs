@@ -291,12 +291,16 @@ pub(crate) async fn write_through(
             (
                 Change::Set(columns),
                 match reply {
-                    WriteReply::Ok => Frame::ok(),
                     WriteReply::Count => Frame::Integer(n),
+                    _ => Frame::ok(),
                 },
             )
         }
         Write::Delete => (Change::Replace(Vec::new()), Frame::Null),
+        // `command` takes these for write-back rules only.
+        Write::Add { .. } | Write::Push(_) => {
+            return Frame::error("ERR shardcar: INCR and RPUSH are taken by write-back rules only")
+        }
     };
     let changed = match cache
         .store

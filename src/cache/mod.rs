@@ -23,6 +23,7 @@
 //! [`Cache::count`] sums.
 
 mod command;
+mod counter;
 mod flush;
 pub mod journal;
 mod keyspace;

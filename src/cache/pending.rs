@@ -74,6 +74,11 @@ struct Queue {
     queued: VecDeque<Instant>,
     /// Hashed with ahash: a lookup or two per write.
     overlay: HashMap<Bytes, Overlay, ahash::RandomState>,
+    /// Keys whose overlay stays after a flush, and by how many holders: an
+    /// INCR reading the key's value meanwhile must see every later write.
+    pinned: HashMap<Bytes, usize, ahash::RandomState>,
+    /// The last sequence applied in SQL.
+    applied: u64,
 }
 
 /// Whether a write found room in the queue.
@@ -113,6 +118,29 @@ impl Pending {
         self.queue.lock().overlay.get(key).cloned()
     }
 
+    /// The latest pending value of `key`'s column: `Some(None)` when a pending
+    /// DEL left it without one, `None` when no pending write says.
+    pub(crate) fn latest(&self, key: &Bytes, column: usize) -> Option<Option<Bytes>> {
+        let q = self.queue.lock();
+        let overlay = q.overlay.get(key)?;
+        match overlay.columns.iter().find(|(c, _)| *c == column) {
+            Some((_, v)) => Some(Some(v.clone())),
+            None if overlay.replaced => Some(None),
+            None => None,
+        }
+    }
+
+    /// Keeps `key`'s pending writes in the overlay, flushed or not, until the
+    /// pin is dropped: what is read of the key meanwhile plus the overlay is
+    /// then its latest value.
+    pub(crate) fn pin<'a>(&'a self, key: &Bytes) -> Pinned<'a> {
+        *self.queue.lock().pinned.entry(key.clone()).or_default() += 1;
+        Pinned {
+            pending: self,
+            key: key.clone(),
+        }
+    }
+
     pub(super) fn push(&self, record: Record, columns: Vec<(usize, Bytes)>) -> usize {
         let mut q = self.queue.lock();
         q.overlay
@@ -136,7 +164,11 @@ impl Pending {
             q.records.pop_front();
             q.queued.pop_front();
         }
-        q.overlay.retain(|_, o| o.last_seq > seq);
+        q.applied = q.applied.max(seq);
+        let Queue {
+            overlay, pinned, ..
+        } = &mut *q;
+        overlay.retain(|key, o| o.last_seq > seq || pinned.contains_key(key));
         drop(q);
         self.room.notify_waiters();
     }
@@ -156,6 +188,33 @@ impl Pending {
             }
             room = Room::Waited;
             notified.await;
+        }
+    }
+}
+
+/// A key pinned in the overlay ([`Pending::pin`]).
+#[derive(Debug)]
+pub(crate) struct Pinned<'a> {
+    pending: &'a Pending,
+    key: Bytes,
+}
+
+impl Drop for Pinned<'_> {
+    fn drop(&mut self) {
+        let mut q = self.pending.queue.lock();
+        let Some(holders) = q.pinned.get_mut(&self.key) else {
+            return;
+        };
+        *holders -= 1;
+        if *holders == 0 {
+            q.pinned.remove(&self.key);
+            let applied = q.applied;
+            if q.overlay
+                .get(&self.key)
+                .is_some_and(|o| o.last_seq <= applied)
+            {
+                q.overlay.remove(&self.key);
+            }
         }
     }
 }

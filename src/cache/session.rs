@@ -219,7 +219,14 @@ pub fn intercept(
                 && session.tasks_queued()
                 && write_back::has_room(cache, &target) =>
         {
-            let queued = write_back::queue(cache, pool, &target, write);
+            let queued = match write_back::queue(cache, pool, &target, write, None) {
+                Ok(queued) => queued,
+                Err(write_back::Unqueued::Refused(frame)) => return Some(ready(frame)),
+                Err(write_back::Unqueued::Unknown { op, .. }) => {
+                    let op = command::Op::Write { target, write: op };
+                    return Some(spawn(cache, pool, session, op));
+                }
+            };
             // Done (for the reads after it) once its backend write is in,
             // and every write before it is done too.
             let (done, writes_done) = oneshot::channel();

@@ -25,8 +25,8 @@ use tokio::sync::oneshot;
 use super::command::{Target, Write as WriteOp, WriteReply};
 use super::flush::flush_all;
 use super::journal::{self, Journal, Record};
-use super::keyspace::{self, Sent};
-use super::look_aside::jittered;
+use super::keyspace::{self, Cached, Sent};
+use super::look_aside::{self, jittered};
 use super::pending::{Overlay, Room};
 use super::{Cache, CacheError, Turn};
 use crate::config::{CacheConfig, Rule};
@@ -44,7 +44,7 @@ pub(crate) async fn write(
 ) -> Frame {
     let state = &cache.rules[target.rule];
     let (Some(pending), Some(wb)) = (&state.pending, &state.rule.write_back) else {
-        return Frame::error("ERR shardcar: write-back is not running");
+        return not_running();
     };
     let room = pending.make_room(wb.max_pending, wb.on_full).await;
     if room == Room::Waited {
@@ -57,9 +57,50 @@ pub(crate) async fn write(
             state.rule.name, wb.max_pending
         ));
     }
-    let queued = queue(cache, pool, target, op);
+    let queued = match queue(cache, pool, target, op, None) {
+        Ok(queued) => queued,
+        Err(Unqueued::Refused(frame)) => return frame,
+        Err(Unqueued::Unknown { column, op }) => {
+            // Pinned before the read, so that a write coming meanwhile stays
+            // in the overlay, which `queue` prefers to what was read.
+            let _pinned = pending.pin(&target.key);
+            let read = match read_column(cache, pool, target, column).await {
+                Ok(value) => value,
+                Err(frame) => return frame,
+            };
+            match queue(cache, pool, target, op, Some(read)) {
+                Ok(queued) => queued,
+                Err(Unqueued::Refused(frame)) => return frame,
+                Err(Unqueued::Unknown { .. }) => return not_running(),
+            }
+        }
+    };
     turn.pass();
     queued.reply().await
+}
+
+fn not_running() -> Frame {
+    Frame::error("ERR shardcar: write-back is not running")
+}
+
+/// A column's value read from the backend, else from pending writes and SQL.
+async fn read_column(
+    cache: &Arc<Cache>,
+    pool: &Arc<Pool>,
+    target: &Target,
+    column: usize,
+) -> Result<Option<Bytes>, Frame> {
+    let state = &cache.rules[target.rule];
+    let name = state.rule.value.columns()[column].as_bytes();
+    let value = look_aside::value(cache, pool, target, &mut Turn::default()).await?;
+    Ok(match value {
+        None => None,
+        Some(Cached::String(v)) => Some(v),
+        Some(Cached::Hash(fields)) => fields
+            .into_iter()
+            .find(|(field, _)| field.as_ref() == name)
+            .map(|(_, v)| v),
+    })
 }
 
 /// Whether a write to `target` would find room in its queue at once.
@@ -77,90 +118,141 @@ pub(crate) struct Queued {
     cache: Arc<Cache>,
     pool: Arc<Pool>,
     rule: usize,
-    /// The journal's word (`None`: there is no journal, write-back is off).
-    ack: Option<oneshot::Receiver<Result<(), String>>>,
+    /// The journal's word on each row written.
+    acks: Vec<oneshot::Receiver<Result<(), String>>>,
     sent: Vec<Sent>,
-    reply: Option<WriteReply>,
+    reply: WriteReply,
     /// How many columns the write sets.
     written: usize,
 }
 
+/// Why a write was not queued.
+#[derive(Debug)]
+pub(crate) enum Unqueued {
+    /// The client's reply, at once: write-back is off, or an INCR found no
+    /// number to add to.
+    Refused(Frame),
+    /// An INCR of a column whose latest value no pending write holds: read it
+    /// (with the key pinned) and queue `op` again with the value read.
+    Unknown { column: usize, op: WriteOp },
+}
+
+/// A journal record's body: whether it replaces the key's row, and the
+/// (column index, value) pairs it sets.
+type Row = (bool, Vec<(usize, Bytes)>);
+
 /// Queues a write to the journal, the backend and the pending writes, in
 /// the one order of the cache's sequence. Never waits: the caller made room.
-pub(crate) fn queue(cache: &Arc<Cache>, pool: &Arc<Pool>, target: &Target, op: WriteOp) -> Queued {
+/// An INCR adds to the column's latest pending value, else to `read` (the
+/// value read while the key was pinned).
+pub(crate) fn queue(
+    cache: &Arc<Cache>,
+    pool: &Arc<Pool>,
+    target: &Target,
+    op: WriteOp,
+    read: Option<Option<Bytes>>,
+) -> Result<Queued, Unqueued> {
     let state = &cache.rules[target.rule];
-    let (replace, columns, reply) = match op {
-        WriteOp::Set { columns, reply } => (false, columns, Some(reply)),
-        WriteOp::Delete => (true, Vec::new(), None),
+    let (Some(pending), Some(wb), Some(journal)) =
+        (&state.pending, &state.rule.write_back, &cache.journal)
+    else {
+        return Err(Unqueued::Refused(not_running()));
+    };
+    let rule = &state.rule;
+    let names = rule.value.columns();
+    let key = &target.key;
+    let mut next = cache.order.lock();
+    // The rows to journal, the reply, and for RPUSH the values to push.
+    let (rows, reply, push): (Vec<Row>, _, _) = match op {
+        WriteOp::Set { columns, reply } => (vec![(false, columns)], reply, None),
+        WriteOp::Delete => (vec![(true, Vec::new())], WriteReply::Backend, None),
+        WriteOp::Add { column, by } => {
+            let current = match (pending.latest(key, column), read) {
+                (Some(latest), _) | (None, Some(latest)) => latest,
+                (None, None) => return Err(Unqueued::Unknown { column, op }),
+            };
+            let (value, frame) = by.add_to(current.as_deref()).map_err(Unqueued::Refused)?;
+            (
+                vec![(false, vec![(column, value)])],
+                WriteReply::Value(frame),
+                None,
+            )
+        }
+        WriteOp::Push(values) => {
+            let rows = values.iter().map(|v| (false, vec![(0, v.clone())]));
+            (rows.collect(), WriteReply::Backend, Some(values))
+        }
     };
     let mut queued = Queued {
         cache: Arc::clone(cache),
         pool: Arc::clone(pool),
         rule: target.rule,
-        ack: None,
+        acks: Vec::with_capacity(rows.len()),
         sent: Vec::new(),
         reply,
-        written: columns.len(),
+        written: rows.first().map_or(0, |(_, columns)| columns.len()),
     };
-    let (Some(pending), Some(wb), Some(journal)) =
-        (&state.pending, &state.rule.write_back, &cache.journal)
-    else {
-        return queued;
-    };
-    let names = state.rule.value.columns();
-    let full = {
-        let mut next = cache.order.lock();
-        let record = Record {
-            seq: *next,
-            rule: Arc::clone(&state.name),
-            key: target.key.clone(),
-            replace,
-            fields: columns
-                .iter()
-                .map(|(i, v)| (Bytes::from(names[*i].clone()), v.clone()))
-                .collect(),
-        };
-        *next += 1;
-        queued.ack = Some(journal.append(&record, wb.fsync));
-        queued.sent = state.reads.invalidate(&target.key, || {
-            backend_write(pool, &state.rule, &target.key, replace, &columns)
-        });
-        pending.push(record, columns) >= wb.batch_size
-    };
-    if full {
+    let records: Vec<Record> = rows
+        .iter()
+        .map(|(replace, columns)| {
+            let record = Record {
+                seq: *next,
+                rule: Arc::clone(&state.name),
+                key: key.clone(),
+                replace: *replace,
+                fields: columns
+                    .iter()
+                    .map(|(i, v)| (Bytes::from(names[*i].clone()), v.clone()))
+                    .collect(),
+            };
+            *next += 1;
+            queued.acks.push(journal.append(&record, wb.fsync));
+            record
+        })
+        .collect();
+    queued.sent = state.reads.invalidate(key, || match &push {
+        Some(values) => backend_push(pool, rule, key, values),
+        None => backend_write(pool, rule, key, rows[0].0, &rows[0].1),
+    });
+    let mut waiting = 0;
+    for (record, (_, columns)) in records.into_iter().zip(rows) {
+        waiting = pending.push(record, columns);
+    }
+    drop(next);
+    if waiting >= wb.batch_size {
         pending.work.notify_one();
     }
-    queued
+    Ok(queued)
 }
 
 impl Queued {
     /// The client's reply, once the journal and the backend answered.
     pub(crate) async fn reply(self) -> Frame {
         let state = &self.cache.rules[self.rule];
-        let Some(ack) = self.ack else {
-            return Frame::error("ERR shardcar: write-back is not running");
-        };
         let mut frames = Vec::with_capacity(self.sent.len());
         for s in self.sent {
             frames.push(s.reply(&self.pool).await);
         }
-        match ack.await {
-            Ok(Ok(())) => state.metrics.journaled.incr(),
-            Ok(Err(e)) => return Frame::error(format!("ERR shardcar: {e}")),
-            Err(_) => return Frame::error("ERR shardcar: the journal is closed"),
+        for ack in self.acks {
+            match ack.await {
+                Ok(Ok(())) => state.metrics.journaled.incr(),
+                Ok(Err(e)) => return Frame::error(format!("ERR shardcar: {e}")),
+                Err(_) => return Frame::error("ERR shardcar: the journal is closed"),
+            }
         }
         if let Some(error) = frames.iter().find(|f| f.is_error()) {
             return error.clone();
         }
+        let backend = || frames.into_iter().next().unwrap_or(Frame::Integer(0));
         match self.reply {
-            Some(WriteReply::Ok) => Frame::ok(),
+            WriteReply::Ok => Frame::ok(),
+            WriteReply::Value(frame) => frame,
             // A whole hash went to the backend: its HSET counted the new fields.
             // A partial one only dropped the cached value: count what was written.
-            Some(WriteReply::Count) if self.written < state.rule.value.columns().len() => {
+            WriteReply::Count if self.written < state.rule.value.columns().len() => {
                 Frame::Integer(self.written as i64)
             }
-            Some(WriteReply::Count) => frames.into_iter().next().unwrap_or(Frame::Integer(0)),
-            None => frames.into_iter().next().unwrap_or(Frame::Integer(0)),
+            WriteReply::Count | WriteReply::Backend => backend(),
         }
     }
 }
@@ -185,6 +277,20 @@ fn backend_write(
         Some(value) => value.store(pool, key, jittered(rule)),
         None => vec![keyspace::send(pool, key, &[b"DEL", key])],
     }
+}
+
+/// The backend side of an RPUSH to an append rule: the push, and the rule's
+/// TTL renewed as a SET's would be.
+fn backend_push(pool: &Pool, rule: &Rule, key: &Bytes, values: &[Bytes]) -> Vec<Sent> {
+    let mut args: Vec<&[u8]> = Vec::with_capacity(values.len() + 2);
+    args.push(b"RPUSH");
+    args.push(key);
+    args.extend(values.iter().map(|v| v.as_ref()));
+    let ms = jittered(rule).as_millis().max(1).to_string();
+    vec![
+        keyspace::send(pool, key, &args),
+        keyspace::send(pool, key, &[b"PEXPIRE", key, ms.as_bytes()]),
+    ]
 }
 
 /// Replays the journal above each rule's high-water mark and flushes it all

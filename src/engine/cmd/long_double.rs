@@ -28,7 +28,7 @@ const FRACTION_DIGITS: u32 = 17;
 
 /// An x87 extended-precision value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(in crate::engine::cmd) enum LongDouble {
+pub(crate) enum LongDouble {
     /// `±mant × 2^exp`.
     Finite { neg: bool, mant: u64, exp: i32 },
     /// ±infinity.
@@ -37,7 +37,7 @@ pub(in crate::engine::cmd) enum LongDouble {
 
 impl LongDouble {
     /// An integer, exactly (64 bits of significand hold any i64).
-    pub(in crate::engine::cmd) fn from_i64(n: i64) -> LongDouble {
+    pub(crate) fn from_i64(n: i64) -> LongDouble {
         LongDouble::Finite {
             neg: n < 0,
             mant: n.unsigned_abs(),
@@ -48,7 +48,7 @@ impl LongDouble {
     /// Parses text as Redis's `string2ld` does: what `strtold` accepts in full
     /// (decimal, hexadecimal, "inf"), but no leading space, no NaN, nothing too
     /// long, and nothing that overflows or underflows to zero.
-    pub(in crate::engine::cmd) fn parse(text: &[u8]) -> Option<LongDouble> {
+    pub(crate) fn parse(text: &[u8]) -> Option<LongDouble> {
         if text.is_empty() || text.len() >= MAX_CHARS || is_c_space(text[0]) {
             return None;
         }
@@ -78,12 +78,12 @@ impl LongDouble {
     }
 
     /// True unless infinite.
-    pub(in crate::engine::cmd) fn is_finite(self) -> bool {
+    pub(crate) fn is_finite(self) -> bool {
         matches!(self, LongDouble::Finite { .. })
     }
 
     /// The sum, rounded to nearest-even (an infinite operand gives an infinite result).
-    pub(in crate::engine::cmd) fn add(self, other: LongDouble) -> LongDouble {
+    pub(crate) fn add(self, other: LongDouble) -> LongDouble {
         let (
             LongDouble::Finite {
                 neg: n1,
@@ -116,7 +116,7 @@ impl LongDouble {
 
     /// The text Redis stores and replies: `%.17Lf` without trailing zeros (and
     /// without the point if nothing follows it), "-0" printed as "0".
-    pub(in crate::engine::cmd) fn to_human(self) -> String {
+    pub(crate) fn to_human(self) -> String {
         let LongDouble::Finite { neg, mant, exp } = self else {
             return if self == (LongDouble::Inf { neg: true }) {
                 "-inf"

@@ -26,7 +26,7 @@ mod keys;
 mod list;
 mod list_blocking;
 mod list_edit;
-mod long_double;
+pub(crate) mod long_double;
 mod members;
 mod pubsub;
 mod server;
