@@ -7,7 +7,7 @@
 
 mod cache_util;
 
-use cache_util::{cache_yaml, each_db, eventually, query, CacheProxy, Db};
+use cache_util::{cache_yaml, each_db, eventually, query, CacheProxy, Db, RedisServer};
 use redis::AsyncCommands;
 use std::time::Duration;
 
@@ -542,8 +542,8 @@ async fn rpush_appends_a_row_per_value_in_order() {
         let ttl: i64 = con.ttl(&s1).await.unwrap();
         assert!(ttl > 0, "the rule's TTL is set: {ttl}");
         for (args, says) in [
-            (vec!["LPUSH", s1.as_str(), "x"], "(it takes SET and RPUSH)"),
-            (vec!["RPUSH", &format!("{r}:s"), "x"], "(it takes HSET and HMSET)"),
+            (vec!["LPUSH", s1.as_str(), "x"], "(it takes SET, RPUSH and XADD)"),
+            (vec!["RPUSH", &format!("{r}:s"), "x"], "(it takes HSET, HMSET and XADD)"),
             (vec!["RPUSH", "pu:1", "x"], "(it takes SET, INCR, INCRBY, DECR, DECRBY, INCRBYFLOAT and DEL)"),
             (vec!["INCR", &s1], "does not take INCR"),
         ] {
@@ -558,6 +558,62 @@ async fn rpush_appends_a_row_per_value_in_order() {
             .collect();
         assert_eq!(payloads, expected, "one row per value, in order");
         fresh(&db, &[&events, &rows, &db.table("wb_push_upsert")], &[&e, &r, "pu"]).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xadd_appends_a_row_per_entry_once_the_backend_added_it() {
+    each_db("xadd_appends_a_row_per_entry_once_the_backend_added_it", async |db, dir| {
+        let (events, rows) = (db.table("wb_xadd"), db.table("wb_xadd_rows"));
+        let (e, r) = (format!("xe{}", std::process::id()), format!("xr{}", std::process::id()));
+        fresh(&db, &[&events, &rows], &[&e, &r]).await;
+        let rules = format!(
+            "  - name: {e}\n    match: \"{e}:{{stream}}\"\n    table: {events}\n    value: message\n    policy: write_back\n    mode: append\n    flush_interval: 1h\n    create: true\n\
+             \x20 - name: {r}\n    match: \"{r}:{{stream}}\"\n    table: {rows}\n    value: [level, text]\n    policy: write_back\n    mode: append\n    flush_interval: 1h\n    create: true\n"
+        );
+        let cache = cache_yaml(&db, &dir, &rules);
+        // The bundled engine has no streams: the backend's error, and no row.
+        let proxy = CacheProxy::start(1, &cache).await;
+        let mut con = proxy.conn().await;
+        let error = error_of(&mut con, &["XADD", &format!("{e}:s"), "*", "message", "hi"]).await;
+        assert!(error.contains("unknown command"), "{error}");
+        let s = format!("{e}:s");
+        let refused = [
+            (vec!["XADD", &s, "*", "msg", "hi"], "has no field 'msg'"),
+            (vec!["XADD", &s, "*", "message"], "wrong number of arguments"),
+            (vec!["XADD", &s, "MAXLEN", "~", "10", "*"], "wrong number of arguments"),
+        ];
+        for (args, says) in &refused {
+            let error = error_of(&mut con, args).await;
+            assert!(error.contains(says), "{args:?}: {error}");
+        }
+        proxy.stop().await;
+        assert_eq!(db.count(&format!("SELECT count(*) FROM {events}")).await, 0, "nothing the backend refused");
+
+        let Some(redis) = RedisServer::start().await else {
+            fresh(&db, &[&events, &rows], &[&e, &r]).await;
+            return;
+        };
+        let proxy = CacheProxy::try_over(&[redis.addr], &cache).await.unwrap();
+        let mut con = proxy.conn().await;
+        let first: String = redis::cmd("XADD").arg(&s).arg("*").arg("message").arg("one").query_async(&mut con).await.unwrap();
+        let _: String = redis::cmd("XADD").arg(&s).arg("MAXLEN").arg("~").arg("100").arg("*").arg("message").arg("two").query_async(&mut con).await.unwrap();
+        let nil: Option<String> = redis::cmd("XADD").arg(format!("{e}:none")).arg("NOMKSTREAM").arg("*").arg("message").arg("x").query_async(&mut con).await.unwrap();
+        assert_eq!(nil, None, "NOMKSTREAM on no stream adds nothing");
+        let stale = error_of(&mut con, &["XADD", &s, "1-1", "message", "old"]).await;
+        assert!(stale.contains("equal or smaller"), "{stale}");
+        let _: String = redis::cmd("XADD").arg(format!("{r}:app")).arg("*").arg("text").arg("boot").arg("level").arg("info").query_async(&mut con).await.unwrap();
+        let len: i64 = redis::cmd("XLEN").arg(&s).query_async(&mut con).await.unwrap();
+        assert_eq!(len, 2);
+        assert!(first.contains('-'), "the backend's entry ID: {first}");
+        proxy.stop().await;
+        let messages = db.rows(&format!("SELECT stream, message FROM {events} ORDER BY _seq")).await;
+        let one = |s: &str, m: &str| vec![Some(s.to_string()), Some(m.to_string())];
+        assert_eq!(messages, vec![one("s", "one"), one("s", "two")], "the entries the backend added, in order");
+        let row = db.rows(&format!("SELECT stream, level, text FROM {rows}")).await;
+        assert_eq!(row, vec![vec![Some("app".into()), Some("info".into()), Some("boot".into())]]);
+        fresh(&db, &[&events, &rows], &[&e, &r]).await;
     })
     .await;
 }

@@ -3,8 +3,8 @@
 //! Reads: GET, HGET, HGETALL, HMGET, MGET (a cached key anywhere in it).
 //! Writes: SET key value, HSET/HMSET key field value…, DEL/UNLINK of one key;
 //! on write-back upsert rules also INCR, INCRBY, DECR, DECRBY, INCRBYFLOAT,
-//! HINCRBY and HINCRBYFLOAT (see `counter`), and RPUSH on append rules (one
-//! row per value). Any other write to a cached key is refused with an error
+//! HINCRBY and HINCRBYFLOAT (see `counter`), and RPUSH (one row per value)
+//! and XADD (one row per entry, its fields the columns) on append rules. Any other write to a cached key is refused with an error
 //! that names the rule and the writes it takes: the cache could not mirror it
 //! in SQL. Reads of other kinds (EXISTS,
 //! TTL…) go to the backend as usual, and so do reads of append rules (a log
@@ -74,6 +74,12 @@ pub(crate) enum Write {
     Add { column: usize, by: Addend },
     /// RPUSH to an append rule: one row per value, in order.
     Push(Vec<Bytes>),
+    /// XADD to an append rule: one row of the entry's fields, journaled once
+    /// the backend added the entry (`args`, as the client sent them).
+    Stream {
+        args: Vec<Bytes>,
+        columns: Vec<(usize, Bytes)>,
+    },
 }
 
 /// How the client's reply to a write is made.
@@ -147,6 +153,7 @@ pub(crate) fn classify(cache: &Cache, args: &[Bytes]) -> Option<Op> {
             add(cache, target(1)?, spec.name, Some(&args[2]), by)
         }
         ("rpush", n) if n >= 3 => push(cache, target(1)?, args),
+        ("xadd", n) if n >= 5 => xadd(cache, target(1)?, args),
         _ if spec.flags.contains(Flags::WRITE) => refuse_other_writes(cache, spec, args),
         _ => None,
     }
@@ -271,6 +278,55 @@ fn push(cache: &Cache, target: Target, args: &[Bytes]) -> Option<Op> {
     })
 }
 
+/// XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] id
+/// field value…: the entry's fields are the row's columns.
+fn xadd(cache: &Cache, target: Target, args: &[Bytes]) -> Option<Op> {
+    let rule = &cache.rules[target.rule].rule;
+    if !rule.is_append() {
+        return Some(refuse_command(rule, &target.key, "xadd"));
+    }
+    let is = |i: usize, word: &str| {
+        args.get(i)
+            .is_some_and(|a| a.eq_ignore_ascii_case(word.as_bytes()))
+    };
+    let mut i = 2;
+    if is(i, "nomkstream") {
+        i += 1;
+    }
+    if is(i, "maxlen") || is(i, "minid") {
+        i += 1;
+        if is(i, "=") || is(i, "~") {
+            i += 1;
+        }
+        i += 1; // the threshold
+        if is(i, "limit") {
+            i += 2;
+        }
+    }
+    let fields = args.get(i + 1..).unwrap_or_default();
+    if fields.is_empty() || fields.len() % 2 != 0 {
+        return Some(Op::Refuse(Frame::error(
+            "ERR wrong number of arguments for 'xadd' command",
+        )));
+    }
+    let names = rule.value.columns();
+    let mut columns = Vec::with_capacity(fields.len() / 2);
+    for pair in fields.chunks(2) {
+        let Some(c) = names.iter().position(|n| n.as_bytes() == pair[0].as_ref()) else {
+            return Some(no_such_field(rule, &target.key, &pair[0], names));
+        };
+        columns.retain(|(old, _)| *old != c);
+        columns.push((c, pair[1].clone()));
+    }
+    Some(Op::Write {
+        target,
+        write: Write::Stream {
+            args: args.to_vec(),
+            columns,
+        },
+    })
+}
+
 fn delete(cache: &Cache, args: &[Bytes]) -> Option<Op> {
     let cached: Vec<usize> = (1..args.len())
         .filter(|&i| cache.rule_for(&args[i]).is_some())
@@ -326,8 +382,8 @@ fn refuse_command(rule: &Rule, key: &[u8], name: &str) -> Op {
         (Policy::LookAside, _, true) => "HSET, HMSET and DEL",
         (Policy::WriteBack, false, false) => "SET, INCR, INCRBY, DECR, DECRBY, INCRBYFLOAT and DEL",
         (Policy::WriteBack, false, true) => "HSET, HMSET, HINCRBY, HINCRBYFLOAT and DEL",
-        (Policy::WriteBack, true, false) => "SET and RPUSH",
-        (Policy::WriteBack, true, true) => "HSET and HMSET",
+        (Policy::WriteBack, true, false) => "SET, RPUSH and XADD",
+        (Policy::WriteBack, true, true) => "HSET, HMSET and XADD",
     };
     let reason = format!(
         "does not take {}: SQL could not follow it (it takes {takes})",

@@ -298,8 +298,10 @@ pub(crate) async fn write_through(
         }
         Write::Delete => (Change::Replace(Vec::new()), Frame::Null),
         // `command` takes these for write-back rules only.
-        Write::Add { .. } | Write::Push(_) => {
-            return Frame::error("ERR shardcar: INCR and RPUSH are taken by write-back rules only")
+        Write::Add { .. } | Write::Push(_) | Write::Stream { .. } => {
+            return Frame::error(
+                "ERR shardcar: INCR, RPUSH and XADD are taken by write-back rules only",
+            )
         }
     };
     let changed = match cache

@@ -222,7 +222,7 @@ pub fn intercept(
             let queued = match write_back::queue(cache, pool, &target, write, None) {
                 Ok(queued) => queued,
                 Err(write_back::Unqueued::Refused(frame)) => return Some(ready(frame)),
-                Err(write_back::Unqueued::Unknown { op, .. }) => {
+                Err(write_back::Unqueued::Unknown(op)) => {
                     let op = command::Op::Write { target, write: op };
                     return Some(spawn(cache, pool, session, op));
                 }

@@ -60,18 +60,18 @@ pub(crate) async fn write(
     let queued = match queue(cache, pool, target, op, None) {
         Ok(queued) => queued,
         Err(Unqueued::Refused(frame)) => return frame,
-        Err(Unqueued::Unknown { column, op }) => {
-            // Pinned before the read, so that a write coming meanwhile stays
-            // in the overlay, which `queue` prefers to what was read.
+        Err(Unqueued::Unknown(op)) => {
+            // Pinned before the backend is asked, so that a write coming
+            // meanwhile stays in the overlay, which `queue` prefers.
             let _pinned = pending.pin(&target.key);
-            let read = match read_column(cache, pool, target, column).await {
-                Ok(value) => value,
+            let learned = match learn(cache, pool, target, &op).await {
+                Ok(learned) => learned,
                 Err(frame) => return frame,
             };
-            match queue(cache, pool, target, op, Some(read)) {
+            match queue(cache, pool, target, op, Some(learned)) {
                 Ok(queued) => queued,
                 Err(Unqueued::Refused(frame)) => return frame,
-                Err(Unqueued::Unknown { .. }) => return not_running(),
+                Err(Unqueued::Unknown(_)) => return not_running(),
             }
         }
     };
@@ -83,24 +83,47 @@ fn not_running() -> Frame {
     Frame::error("ERR shardcar: write-back is not running")
 }
 
-/// A column's value read from the backend, else from pending writes and SQL.
-async fn read_column(
+/// What the backend told of a write that `queue` could not make alone.
+#[derive(Debug)]
+pub(crate) enum Learned {
+    /// INCR: the column's value, read from the backend, else from pending
+    /// writes and SQL.
+    Value(Option<Bytes>),
+    /// XADD: the backend added the entry, with this ID.
+    Added(Frame),
+}
+
+/// Asks the backend what `op` needs to know; `Err` is the client's reply
+/// (the backend's error, or XADD's nil when NOMKSTREAM found no stream).
+async fn learn(
     cache: &Arc<Cache>,
     pool: &Arc<Pool>,
     target: &Target,
-    column: usize,
-) -> Result<Option<Bytes>, Frame> {
-    let state = &cache.rules[target.rule];
-    let name = state.rule.value.columns()[column].as_bytes();
-    let value = look_aside::value(cache, pool, target, &mut Turn::default()).await?;
-    Ok(match value {
-        None => None,
-        Some(Cached::String(v)) => Some(v),
-        Some(Cached::Hash(fields)) => fields
-            .into_iter()
-            .find(|(field, _)| field.as_ref() == name)
-            .map(|(_, v)| v),
-    })
+    op: &WriteOp,
+) -> Result<Learned, Frame> {
+    match op {
+        WriteOp::Add { column, .. } => {
+            let state = &cache.rules[target.rule];
+            let name = state.rule.value.columns()[*column].as_bytes();
+            let value = look_aside::value(cache, pool, target, &mut Turn::default()).await?;
+            Ok(Learned::Value(match value {
+                None => None,
+                Some(Cached::String(v)) => Some(v),
+                Some(Cached::Hash(fields)) => fields
+                    .into_iter()
+                    .find(|(field, _)| field.as_ref() == name)
+                    .map(|(_, v)| v),
+            }))
+        }
+        WriteOp::Stream { args, .. } => {
+            let args: Vec<&[u8]> = args.iter().map(|a| a.as_ref()).collect();
+            match keyspace::call(pool, &target.key, &args).await {
+                id @ Frame::Bulk(_) => Ok(Learned::Added(id)),
+                other => Err(other),
+            }
+        }
+        _ => Err(not_running()),
+    }
 }
 
 /// Whether a write to `target` would find room in its queue at once.
@@ -132,9 +155,20 @@ pub(crate) enum Unqueued {
     /// The client's reply, at once: write-back is off, or an INCR found no
     /// number to add to.
     Refused(Frame),
-    /// An INCR of a column whose latest value no pending write holds: read it
-    /// (with the key pinned) and queue `op` again with the value read.
-    Unknown { column: usize, op: WriteOp },
+    /// The backend must be asked first ([`learn`], with the key pinned): an
+    /// INCR of a column whose latest value no pending write holds, or an XADD
+    /// (the entry is journaled once added). Queue `op` again with the answer.
+    Unknown(WriteOp),
+}
+
+/// The backend's side of a queued write.
+enum Backend {
+    /// The new value, or the cached one dropped ([`backend_write`]).
+    Write,
+    /// RPUSH these values ([`backend_push`]).
+    Push(Vec<Bytes>),
+    /// Nothing more: the backend has it already (XADD).
+    Done,
 }
 
 /// A journal record's body: whether it replaces the key's row, and the
@@ -143,14 +177,14 @@ type Row = (bool, Vec<(usize, Bytes)>);
 
 /// Queues a write to the journal, the backend and the pending writes, in
 /// the one order of the cache's sequence. Never waits: the caller made room.
-/// An INCR adds to the column's latest pending value, else to `read` (the
-/// value read while the key was pinned).
+/// An INCR adds to the column's latest pending value, else to the value
+/// `learned` while the key was pinned.
 pub(crate) fn queue(
     cache: &Arc<Cache>,
     pool: &Arc<Pool>,
     target: &Target,
     op: WriteOp,
-    read: Option<Option<Bytes>>,
+    learned: Option<Learned>,
 ) -> Result<Queued, Unqueued> {
     let state = &cache.rules[target.rule];
     let (Some(pending), Some(wb), Some(journal)) =
@@ -162,26 +196,31 @@ pub(crate) fn queue(
     let names = rule.value.columns();
     let key = &target.key;
     let mut next = cache.order.lock();
-    // The rows to journal, the reply, and for RPUSH the values to push.
-    let (rows, reply, push): (Vec<Row>, _, _) = match op {
-        WriteOp::Set { columns, reply } => (vec![(false, columns)], reply, None),
-        WriteOp::Delete => (vec![(true, Vec::new())], WriteReply::Backend, None),
-        WriteOp::Add { column, by } => {
-            let current = match (pending.latest(key, column), read) {
-                (Some(latest), _) | (None, Some(latest)) => latest,
-                (None, None) => return Err(Unqueued::Unknown { column, op }),
+    // The rows to journal, the reply, and the backend's side of the write.
+    let (rows, reply, backend): (Vec<Row>, _, _) = match (op, learned) {
+        (WriteOp::Set { columns, reply }, _) => (vec![(false, columns)], reply, Backend::Write),
+        (WriteOp::Delete, _) => (
+            vec![(true, Vec::new())],
+            WriteReply::Backend,
+            Backend::Write,
+        ),
+        (WriteOp::Add { column, by }, learned) => {
+            let current = match (pending.latest(key, column), learned) {
+                (Some(latest), _) | (None, Some(Learned::Value(latest))) => latest,
+                _ => return Err(Unqueued::Unknown(WriteOp::Add { column, by })),
             };
             let (value, frame) = by.add_to(current.as_deref()).map_err(Unqueued::Refused)?;
-            (
-                vec![(false, vec![(column, value)])],
-                WriteReply::Value(frame),
-                None,
-            )
+            let row = (false, vec![(column, value)]);
+            (vec![row], WriteReply::Value(frame), Backend::Write)
         }
-        WriteOp::Push(values) => {
+        (WriteOp::Push(values), _) => {
             let rows = values.iter().map(|v| (false, vec![(0, v.clone())]));
-            (rows.collect(), WriteReply::Backend, Some(values))
+            (rows.collect(), WriteReply::Backend, Backend::Push(values))
         }
+        (WriteOp::Stream { columns, .. }, Some(Learned::Added(id))) => {
+            (vec![(false, columns)], WriteReply::Value(id), Backend::Done)
+        }
+        (stream @ WriteOp::Stream { .. }, _) => return Err(Unqueued::Unknown(stream)),
     };
     let mut queued = Queued {
         cache: Arc::clone(cache),
@@ -210,9 +249,10 @@ pub(crate) fn queue(
             record
         })
         .collect();
-    queued.sent = state.reads.invalidate(key, || match &push {
-        Some(values) => backend_push(pool, rule, key, values),
-        None => backend_write(pool, rule, key, rows[0].0, &rows[0].1),
+    queued.sent = state.reads.invalidate(key, || match &backend {
+        Backend::Write => backend_write(pool, rule, key, rows[0].0, &rows[0].1),
+        Backend::Push(values) => backend_push(pool, rule, key, values),
+        Backend::Done => Vec::new(),
     });
     let mut waiting = 0;
     for (record, (_, columns)) in records.into_iter().zip(rows) {

@@ -16,7 +16,8 @@ use shardcar::telemetry::cache::{RuleMetrics, Tally};
 
 #[path = "../support/mod.rs"]
 mod support;
-pub use support::Engine;
+#[allow(unused_imports)]
+pub use support::{Engine, RedisServer};
 
 /// The database a test runs against.
 #[derive(Debug, Clone)]
@@ -204,10 +205,18 @@ impl CacheProxy {
         for _ in 0..engines {
             started.push(Engine::start().await);
         }
-        let servers: Vec<String> = started
+        let addrs: Vec<SocketAddr> = started.iter().map(|e| e.addr).collect();
+        let mut proxy = CacheProxy::try_over(&addrs, cache).await?;
+        proxy.engines = started;
+        Ok(proxy)
+    }
+
+    /// Starts the proxy over backends already running at `addrs`.
+    pub async fn try_over(addrs: &[SocketAddr], cache: &str) -> Result<CacheProxy, String> {
+        let servers: Vec<String> = addrs
             .iter()
             .enumerate()
-            .map(|(i, e)| format!("{}:1 shard-{i}", e.addr))
+            .map(|(i, addr)| format!("{addr}:1 shard-{i}"))
             .collect();
         let yaml = pool_yaml(&servers, cache);
         let cfg = shardcar::config::Config::from_yaml(&yaml).map_err(|e| e.to_string())?;
@@ -226,7 +235,7 @@ impl CacheProxy {
         Ok(CacheProxy {
             addr,
             pool,
-            engines: started,
+            engines: Vec::new(),
             shutdown: Some(tx),
             join: Some(join),
         })
