@@ -36,7 +36,7 @@ pub(crate) enum Op {
 }
 
 /// A cached key and its rule.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Target {
     pub(crate) rule: usize,
     pub(crate) key: Bytes,
@@ -432,38 +432,29 @@ pub(crate) async fn run(cache: &Arc<Cache>, pool: &Arc<Pool>, op: Op, turn: &mut
     }
 }
 
+/// The values of MGET's keys, read together in this task: cached keys through
+/// the cache, the others from the backend. A cache error answers for all.
 async fn mget_values(
     cache: &Arc<Cache>,
     pool: &Arc<Pool>,
     keys: Vec<(Bytes, Option<Target>)>,
 ) -> Frame {
-    let tasks: Vec<_> = keys
-        .into_iter()
-        .map(|(key, target)| {
-            let (cache, pool) = (Arc::clone(cache), Arc::clone(pool));
-            tokio::spawn(async move {
-                match target {
-                    Some(t) if cache.rules[t.rule].is_hash() => Ok(Frame::Null),
-                    Some(t) => look_aside::value(&cache, &pool, &t, &mut Turn::default())
-                        .await
-                        .map(|v| shape(Read::Get, v, &cache.rules[t.rule].rule.value)),
-                    None => match keyspace::call(&pool, &key, &[b"GET", &key]).await {
-                        Frame::Error(_) => Ok(Frame::Null),
-                        frame => Ok(frame),
-                    },
-                }
-            })
-        })
-        .collect();
-    let mut values = Vec::with_capacity(tasks.len());
-    for task in tasks {
-        match task.await {
-            Ok(Ok(frame)) => values.push(frame),
-            Ok(Err(error)) => return error,
-            Err(_) => return Frame::error("ERR shardcar: a cache read failed"),
+    let reads = keys.into_iter().map(|(key, target)| async move {
+        match target {
+            Some(t) if cache.rules[t.rule].is_hash() => Ok(Frame::Null),
+            Some(t) => look_aside::value(cache, pool, &t, &mut Turn::default())
+                .await
+                .map(|v| shape(Read::Get, v, &cache.rules[t.rule].rule.value)),
+            None => match keyspace::call(pool, &key, &[b"GET", &key]).await {
+                Frame::Error(_) => Ok(Frame::Null),
+                frame => Ok(frame),
+            },
         }
+    });
+    match futures_util::future::try_join_all(reads).await {
+        Ok(values) => Frame::Array(values),
+        Err(error) => error,
     }
-    Frame::Array(values)
 }
 
 /// The client's reply to `read`, given the key's value or the error.

@@ -194,9 +194,18 @@ async fn fetch(cache: &Arc<Cache>, pool: &Arc<Pool>, target: &Target) -> Outcome
             Err(_) => Err(Frame::error("ERR shardcar: a concurrent cache fill failed")),
         };
     };
-    let outcome = lead(cache, pool, target, id, &tx).await;
-    let _ = tx.send(Some(outcome.clone()));
-    outcome
+    // In a task of its own: were the leader's reader to go away mid-fetch
+    // (its client disconnected), the flight would stay registered, unfinished,
+    // and every later reader of the key would join it and fail.
+    let (cache, pool, target) = (Arc::clone(cache), Arc::clone(pool), target.clone());
+    let leader = tokio::spawn(async move {
+        let outcome = lead(&cache, &pool, &target, id, &tx).await;
+        let _ = tx.send(Some(outcome.clone()));
+        outcome
+    });
+    leader
+        .await
+        .unwrap_or_else(|_| Err(Frame::error("ERR shardcar: a cache fill failed")))
 }
 
 /// The leader's work: fetch, then store unless a write came in meanwhile.

@@ -87,9 +87,9 @@ fn target(key: &str) -> Target {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_fetch_overtaken_by_a_write_does_not_store_its_row() {
-    let dir = tempfile::tempdir().unwrap();
+/// A look-aside pool over one engine whose store holds fetches ([`Held`]);
+/// SQL has the row name:1 = "old".
+async fn held_pool(dir: &tempfile::TempDir) -> (Arc<Cache>, Arc<Pool>, Arc<Held>) {
     let yaml = format!(
         "p:\n  listen: 127.0.0.1:1\n  redis: true\n  servers:\n    - {}:1 a\n  cache:\n    database: \"sqlite://{}\"\n    journal: \"{}\"\n    rules:\n      - name: names\n        match: \"name:{{id}}\"\n        table: names\n        value: name\n        policy: look_aside\n        create: true\n",
         engine().await,
@@ -121,13 +121,25 @@ async fn a_fetch_overtaken_by_a_write_does_not_store_its_row() {
         )
         .await
         .unwrap();
+    (cache, pool, held)
+}
 
-    let reader = {
-        let (cache, pool) = (Arc::clone(&cache), Arc::clone(&pool));
-        tokio::spawn(async move {
-            look_aside::value(&cache, &pool, &target("name:1"), &mut Turn::default()).await
-        })
-    };
+/// Reads name:1 through the cache in a task of its own.
+fn read_in_task(
+    cache: &Arc<Cache>,
+    pool: &Arc<Pool>,
+) -> tokio::task::JoinHandle<look_aside::Outcome> {
+    let (cache, pool) = (Arc::clone(cache), Arc::clone(pool));
+    tokio::spawn(async move {
+        look_aside::value(&cache, &pool, &target("name:1"), &mut Turn::default()).await
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fetch_overtaken_by_a_write_does_not_store_its_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cache, pool, held) = held_pool(&dir).await;
+    let reader = read_in_task(&cache, &pool);
     held.read.notified().await; // the fetch has read "old" and is held
     let write = Write::Set {
         columns: vec![(0, Bytes::from("new"))],
@@ -156,12 +168,7 @@ async fn a_fetch_overtaken_by_a_write_does_not_store_its_row() {
         "but it is not cached"
     );
     assert_eq!(cache.count(|m| &m.refills_discarded), 1);
-    let fresh = {
-        let (cache, pool) = (Arc::clone(&cache), Arc::clone(&pool));
-        tokio::spawn(async move {
-            look_aside::value(&cache, &pool, &target("name:1"), &mut Turn::default()).await
-        })
-    };
+    let fresh = read_in_task(&cache, &pool);
     held.read.notified().await;
     held.release.notify_one();
     assert_eq!(
@@ -172,6 +179,27 @@ async fn a_fetch_overtaken_by_a_write_does_not_store_its_row() {
         keyspace::call(&pool, b"name:1", &[b"GET", b"name:1"]).await,
         Frame::Bulk(Bytes::from("new"))
     );
+}
+
+/// A reader that goes away mid-fetch (its client disconnected) must not leave
+/// the key's fetch behind unfinished: the next readers would wait on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_gone_mid_fetch_leaves_the_fetch_to_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cache, pool, held) = held_pool(&dir).await;
+    let gone = read_in_task(&cache, &pool);
+    held.read.notified().await; // the fetch is held in the store
+    gone.abort();
+    let _ = gone.await;
+    held.release.notify_one();
+    let next = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        read_in_task(&cache, &pool),
+    )
+    .await
+    .expect("the next read is answered")
+    .unwrap();
+    assert_eq!(next, Ok(Some(keyspace::Cached::String(Bytes::from("old")))));
 }
 
 #[test]
