@@ -421,6 +421,17 @@ async fn incr_bursts_become_one_upsert() {
         let replies: Vec<i64> = pipe.query_async(&mut con).await.unwrap();
         assert_eq!(replies, (101..=1100).collect::<Vec<i64>>());
 
+        // In one pipeline on cold keys, each INCR adds to what the writes
+        // before it left, though the INCRs read their keys together.
+        db.exec(&format!("INSERT INTO {counters} (id, n) VALUES ('seven', '7')")).await;
+        let (seven, mixed) = (key("seven"), key("mixed"));
+        let replies: Vec<redis::Value> = redis::pipe()
+            .incr(&seven, 1).incr(&mixed, 1).set(&mixed, 10).incr(&seven, 1)
+            .incr(&mixed, 1).del(&mixed).incr(&mixed, 5).incr(&seven, 1)
+            .query_async(&mut con).await.unwrap();
+        let int = redis::Value::Int;
+        assert_eq!(replies, vec![int(8), int(1), redis::Value::Okay, int(9), int(11), int(1), int(5), int(10)]);
+
         // Clients counting at once lose no increment.
         let mut clients = Vec::new();
         for _ in 0..4 {
@@ -490,8 +501,8 @@ async fn incr_bursts_become_one_upsert() {
         let stopped = proxy_rows(&db, &counters).await;
         assert_eq!(stopped, vec![
             ("big".into(), i64::MAX.to_string()), ("f".into(), "1.6".into()), ("lost".into(), "4".into()),
-            ("new".into(), "-6".into()), ("seed".into(), "1100".into()), ("shared".into(), "1000".into()),
-            ("text".into(), "hello".into()),
+            ("mixed".into(), "5".into()), ("new".into(), "-6".into()), ("seed".into(), "1100".into()),
+            ("seven".into(), "10".into()), ("shared".into(), "1000".into()), ("text".into(), "hello".into()),
         ]);
         assert_eq!(db.rows(&format!("SELECT name, visits FROM {profiles}")).await, vec![vec![Some("ann".into()), Some("12.5".into())]]);
 

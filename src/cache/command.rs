@@ -16,7 +16,8 @@ use std::sync::Arc;
 use super::counter::Addend;
 use super::keyspace::{self, Cached};
 use super::look_aside::{self, Outcome};
-use super::{write_back, Cache, Turn};
+use super::write_back::{self, Prepared};
+use super::{Cache, Turn};
 use crate::command::{self, flags::Flags, CommandSpec};
 use crate::config::{Policy, Rule, ValueColumns};
 use crate::proxy::pool::Pool;
@@ -415,9 +416,27 @@ impl Op {
     }
 }
 
-/// Runs a taken request; `turn` is passed once the session's next request
-/// may start.
-pub(crate) async fn run(cache: &Arc<Cache>, pool: &Arc<Pool>, op: Op, turn: &mut Turn) -> Frame {
+/// What a taken request may learn before its turn (see [`write_back::prepare`]).
+pub(crate) async fn prepare(cache: &Arc<Cache>, pool: &Arc<Pool>, op: &Op) -> Prepared {
+    match op {
+        Op::Write { target, write }
+            if cache.rules[target.rule].rule.policy == Policy::WriteBack =>
+        {
+            write_back::prepare(cache, pool, target, write).await
+        }
+        _ => Prepared::default(),
+    }
+}
+
+/// Runs a taken request, with what [`prepare`] learned; `turn` is passed
+/// once the session's next request may start.
+pub(crate) async fn run(
+    cache: &Arc<Cache>,
+    pool: &Arc<Pool>,
+    op: Op,
+    prepared: Prepared,
+    turn: &mut Turn,
+) -> Frame {
     match op {
         Op::Refuse(frame) => frame,
         Op::Read { target, read } => {
@@ -427,7 +446,9 @@ pub(crate) async fn run(cache: &Arc<Cache>, pool: &Arc<Pool>, op: Op, turn: &mut
         Op::Mget(keys) => mget_values(cache, pool, keys).await,
         Op::Write { target, write } => match cache.rules[target.rule].rule.policy {
             Policy::LookAside => look_aside::write_through(cache, pool, &target, write, turn).await,
-            Policy::WriteBack => write_back::write(cache, pool, &target, write, turn).await,
+            Policy::WriteBack => {
+                write_back::write(cache, pool, &target, write, prepared, turn).await
+            }
         },
     }
 }

@@ -133,11 +133,23 @@ impl Pending {
     /// Keeps `key`'s pending writes in the overlay, flushed or not, until the
     /// pin is dropped: what is read of the key meanwhile plus the overlay is
     /// then its latest value.
-    pub(crate) fn pin<'a>(&'a self, key: &Bytes) -> Pinned<'a> {
+    pub(crate) fn pin(&self, key: &Bytes) {
         *self.queue.lock().pinned.entry(key.clone()).or_default() += 1;
-        Pinned {
-            pending: self,
-            key: key.clone(),
+    }
+
+    /// Undoes one [`Pending::pin`]; the overlay of writes already in SQL goes.
+    pub(crate) fn unpin(&self, key: &Bytes) {
+        let mut q = self.queue.lock();
+        let Some(holders) = q.pinned.get_mut(key) else {
+            return;
+        };
+        *holders -= 1;
+        if *holders == 0 {
+            q.pinned.remove(key);
+            let applied = q.applied;
+            if q.overlay.get(key).is_some_and(|o| o.last_seq <= applied) {
+                q.overlay.remove(key);
+            }
         }
     }
 
@@ -188,33 +200,6 @@ impl Pending {
             }
             room = Room::Waited;
             notified.await;
-        }
-    }
-}
-
-/// A key pinned in the overlay ([`Pending::pin`]).
-#[derive(Debug)]
-pub(crate) struct Pinned<'a> {
-    pending: &'a Pending,
-    key: Bytes,
-}
-
-impl Drop for Pinned<'_> {
-    fn drop(&mut self) {
-        let mut q = self.pending.queue.lock();
-        let Some(holders) = q.pinned.get_mut(&self.key) else {
-            return;
-        };
-        *holders -= 1;
-        if *holders == 0 {
-            q.pinned.remove(&self.key);
-            let applied = q.applied;
-            if q.overlay
-                .get(&self.key)
-                .is_some_and(|o| o.last_seq <= applied)
-            {
-                q.overlay.remove(&self.key);
-            }
         }
     }
 }

@@ -27,6 +27,9 @@ use crate::resp::{Frame, Request};
 /// reply before it when reads were taken since the last write, so that none of
 /// them sees it (a read that missed may be filling from SQL).
 ///
+/// An INCR whose value no pending write holds reads it in its task before its
+/// turn (see `write_back::prepare`), so a pipeline's INCRs read together.
+///
 /// A write-back write whose turn has come (no task of the session still
 /// queuing, no read since the last write) is queued to the journal and the
 /// backend by the session itself, with no task and no hand-off: under a
@@ -303,13 +306,14 @@ fn spawn(
     let (pool, cache) = (Arc::clone(pool), Arc::clone(cache));
     tokio::spawn(async move {
         let mut turn = Turn(Some(turn));
+        let prepared = command::prepare(&cache, &pool, &op).await;
         if let Some(before) = before {
             let _ = before.await;
         }
         if let Some(replies_in) = replies_in {
             let _ = replies_in.await;
         }
-        let frame = command::run(&cache, &pool, op, &mut turn).await;
+        let frame = command::run(&cache, &pool, op, prepared, &mut turn).await;
         let _ = reply.send(frame);
         if let Some((earlier, done)) = write {
             if let Some(earlier) = earlier {

@@ -35,16 +35,24 @@ use crate::resp::Frame;
 
 /// A write to a write-back key. The session's next request may start once
 /// it is queued to the journal and the backend, in that order for both.
+/// `prepared` is what [`prepare`] learned before the write's turn.
 pub(crate) async fn write(
     cache: &Arc<Cache>,
     pool: &Arc<Pool>,
     target: &Target,
     op: WriteOp,
+    prepared: Prepared,
     turn: &mut Turn,
 ) -> Frame {
     let state = &cache.rules[target.rule];
     let (Some(pending), Some(wb)) = (&state.pending, &state.rule.write_back) else {
         return not_running();
+    };
+    let Prepared { learned, pinned } = prepared;
+    let learned = match learned {
+        Some(Ok(learned)) => Some(learned),
+        Some(Err(frame)) => return frame,
+        None => None,
     };
     let room = pending.make_room(wb.max_pending, wb.on_full).await;
     if room == Room::Waited {
@@ -57,13 +65,12 @@ pub(crate) async fn write(
             state.rule.name, wb.max_pending
         ));
     }
-    let queued = match queue(cache, pool, target, op, None) {
+    let queued = match queue(cache, pool, target, op, learned) {
         Ok(queued) => queued,
         Err(Unqueued::Refused(frame)) => return frame,
+        // An XADD, or an INCR whose pending value went to SQL since `prepare`.
         Err(Unqueued::Unknown(op)) => {
-            // Pinned before the backend is asked, so that a write coming
-            // meanwhile stays in the overlay, which `queue` prefers.
-            let _pinned = pending.pin(&target.key);
+            let _pinned = pin(cache, target);
             let learned = match learn(cache, pool, target, &op).await {
                 Ok(learned) => learned,
                 Err(frame) => return frame,
@@ -75,8 +82,71 @@ pub(crate) async fn write(
             }
         }
     };
+    drop(pinned);
     turn.pass();
     queued.reply().await
+}
+
+/// What a write learned before its turn ([`prepare`]).
+#[derive(Debug, Default)]
+pub(crate) struct Prepared {
+    learned: Option<Result<Learned, Frame>>,
+    /// Held until the write is queued.
+    pinned: Option<Pinned>,
+}
+
+/// For an INCR of a column whose latest value no pending write holds: pins
+/// the key and reads the value, before the write's turn, so that a
+/// pipeline's INCRs read together. The pin keeps the read good until the
+/// write is queued: a write coming meanwhile (even an earlier one of the same
+/// pipeline) stays in the overlay, which [`queue`] prefers to what was read.
+pub(crate) async fn prepare(
+    cache: &Arc<Cache>,
+    pool: &Arc<Pool>,
+    target: &Target,
+    op: &WriteOp,
+) -> Prepared {
+    let pending = cache.rules[target.rule].pending.as_ref();
+    match (op, pending) {
+        (WriteOp::Add { column, .. }, Some(pending))
+            if pending.latest(&target.key, *column).is_none() =>
+        {
+            let pinned = pin(cache, target);
+            Prepared {
+                learned: Some(learn(cache, pool, target, op).await),
+                pinned: Some(pinned),
+            }
+        }
+        _ => Prepared::default(),
+    }
+}
+
+/// A key pinned in its rule's overlay ([`Pending::pin`](super::pending::Pending::pin))
+/// until dropped.
+#[derive(Debug)]
+pub(crate) struct Pinned {
+    cache: Arc<Cache>,
+    rule: usize,
+    key: Bytes,
+}
+
+fn pin(cache: &Arc<Cache>, target: &Target) -> Pinned {
+    if let Some(pending) = &cache.rules[target.rule].pending {
+        pending.pin(&target.key);
+    }
+    Pinned {
+        cache: Arc::clone(cache),
+        rule: target.rule,
+        key: target.key.clone(),
+    }
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        if let Some(pending) = &self.cache.rules[self.rule].pending {
+            pending.unpin(&self.key);
+        }
+    }
 }
 
 fn not_running() -> Frame {
