@@ -628,3 +628,52 @@ async fn xadd_appends_a_row_per_entry_once_the_backend_added_it() {
     })
     .await;
 }
+
+/// With PostgreSQL unreachable, an INCR whose value only SQL could tell is
+/// refused with the reason (never counted from 0), while a key with pending
+/// writes goes on counting; once SQL is back, so does the cold key, from its
+/// row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incr_of_a_cold_key_needs_sql() {
+    let Some(Db::Postgres(url)) = Db::postgres("incr_of_a_cold_key_needs_sql") else {
+        return;
+    };
+    let relay = cache_util::Relay::start(&url).await;
+    let db = Db::Postgres(relay.url.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let (table, rule) = (
+        db.table("wb_incr_down"),
+        format!("id{}", std::process::id()),
+    );
+    fresh(&db, &[&table], &[&rule]).await;
+    let rules = upsert_rule(&rule, &table, "    flush_interval: 1h\n");
+    let proxy = CacheProxy::start(1, &cache_yaml(&db, &dir, &rules)).await;
+    db.exec(&format!(
+        "INSERT INTO {table} (id, n) VALUES ('cold', '41')"
+    ))
+    .await;
+    let mut con = proxy.conn().await;
+    let (hot, cold) = (format!("{rule}:hot"), format!("{rule}:cold"));
+    let _: i64 = con.incr(&hot, 1).await.unwrap();
+    relay.cut();
+    let err = query(&mut con, &["INCR", &cold]).await.unwrap_err();
+    assert!(err.contains("database is unreachable"), "{err}");
+    assert_eq!(
+        query(&mut con, &["INCR", &hot]).await,
+        Ok(redis::Value::Int(2))
+    );
+    relay.restore();
+    let back = eventually(Duration::from_secs(10), || {
+        let mut con = con.clone();
+        let cold = cold.clone();
+        async move { query(&mut con, &["INCR", &cold]).await == Ok(redis::Value::Int(42)) }
+    })
+    .await;
+    assert!(back, "the cold key counts on from its row once SQL is back");
+    proxy.stop().await;
+    assert_eq!(
+        proxy_rows(&db, &table).await,
+        vec![("cold".into(), "42".into()), ("hot".into(), "2".into())]
+    );
+    fresh(&db, &[&table], &[&rule]).await;
+}
