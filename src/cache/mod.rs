@@ -37,6 +37,7 @@ pub mod sqlite;
 pub mod store;
 mod write_back;
 
+use bytes::Bytes;
 use parking_lot::Mutex;
 use std::sync::Arc;
 use std::time::Duration;
@@ -103,6 +104,8 @@ pub(crate) struct RuleState {
     pub(crate) rule: Rule,
     /// The rule's name, shared by its journal records.
     pub(crate) name: Arc<str>,
+    /// The value columns' names, shared by its journal records.
+    pub(crate) columns: Vec<Bytes>,
     pub(crate) reads: look_aside::Reads,
     pub(crate) pending: Option<pending::Pending>,
     pub(crate) metrics: RuleMetrics,
@@ -222,6 +225,12 @@ impl Cache {
                 Arc::new(RuleState {
                     rule: rule.clone(),
                     name: Arc::from(rule.name.as_str()),
+                    columns: rule
+                        .value
+                        .columns()
+                        .iter()
+                        .map(|c| Bytes::from(c.clone()))
+                        .collect(),
                     reads: look_aside::Reads::default(),
                     pending: rule
                         .write_back

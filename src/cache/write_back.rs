@@ -263,8 +263,9 @@ pub(crate) fn queue(
         return Err(Unqueued::Refused(not_running()));
     };
     let rule = &state.rule;
-    let names = rule.value.columns();
-    let key = &target.key;
+    // What stays pending is copied out of the request, which is a slice of
+    // the client's read buffer: each pending write would pin 16 KiB of it.
+    let key = &Bytes::copy_from_slice(&target.key);
     let mut next = cache.order.lock();
     // The rows to journal, the reply, and the backend's side of the write.
     let (rows, reply, backend): (Vec<Row>, _, _) = match (op, learned) {
@@ -292,6 +293,18 @@ pub(crate) fn queue(
         }
         (stream @ WriteOp::Stream { .. }, _) => return Err(Unqueued::Unknown(stream)),
     };
+    let rows: Vec<Row> = rows
+        .into_iter()
+        .map(|(replace, columns)| {
+            let columns = columns.into_iter();
+            (
+                replace,
+                columns
+                    .map(|(i, v)| (i, Bytes::copy_from_slice(&v)))
+                    .collect(),
+            )
+        })
+        .collect();
     let mut queued = Queued {
         cache: Arc::clone(cache),
         pool: Arc::clone(pool),
@@ -311,7 +324,7 @@ pub(crate) fn queue(
                 replace: *replace,
                 fields: columns
                     .iter()
-                    .map(|(i, v)| (Bytes::from(names[*i].clone()), v.clone()))
+                    .map(|(i, v)| (state.columns[*i].clone(), v.clone()))
                     .collect(),
             };
             *next += 1;
