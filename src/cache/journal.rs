@@ -12,12 +12,16 @@
 //! costs about one fsync per batch of writers, not per write. A segment is
 //! deleted once every rule with records in it has flushed past them.
 
+use parking_lot::{Condvar, Mutex};
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Read, Write as _};
+use std::future::Future;
+use std::io::{self, Read, Write as _};
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
@@ -28,6 +32,10 @@ use crate::config::Fsync;
 
 /// How often `everysec` writes are synced, however busy the journal is.
 const EVERYSEC: Duration = Duration::from_secs(1);
+/// How long the writer lets appends gather after writing some: long enough
+/// that under load it is not woken by each append, short next to a reply's
+/// round trip.
+const NAP: Duration = Duration::from_micros(50);
 
 /// Why the journal cannot be opened or written.
 #[derive(Debug, thiserror::Error)]
@@ -152,25 +160,124 @@ fn read_segment(path: &Path, last: bool, records: &mut Vec<Record>) -> Result<u6
     Ok(at as u64)
 }
 
-enum Msg {
-    Append {
-        bytes: Vec<u8>,
-        seq: u64,
-        rule: Arc<str>,
-        fsync: Fsync,
-        ack: oneshot::Sender<Result<(), String>>,
-    },
-    Applied {
-        rule: String,
-        seq: u64,
-    },
-    Stop(oneshot::Sender<()>),
+/// What a group's appends were told: written (and synced, if one asked).
+type Outcome = Result<(), String>;
+
+/// The appends the writer takes in one go, and their one acknowledgement.
+#[derive(Debug, Default)]
+struct Group {
+    state: Mutex<GroupState>,
+}
+
+#[derive(Debug, Default)]
+struct GroupState {
+    outcome: Option<Outcome>,
+    /// The tasks waiting for `outcome`.
+    wakers: Vec<Waker>,
+}
+
+impl Group {
+    fn finish(&self, outcome: Outcome) {
+        let wakers = {
+            let mut state = self.state.lock();
+            state.outcome = Some(outcome);
+            std::mem::take(&mut state.wakers)
+        };
+        wakers.into_iter().for_each(Waker::wake);
+    }
+}
+
+/// The journal's word on one append: `Ok` once its record is written (and
+/// synced, under `always`). Every append the writer takes in one go shares
+/// one group, so acknowledging a thousand writes is one wake-up per waiting
+/// task, not a channel per write.
+#[derive(Debug)]
+pub struct Ack {
+    group: Arc<Group>,
+    /// Where this ack's waker sits in the group's list, once registered.
+    slot: Option<usize>,
+}
+
+impl Ack {
+    fn failed(reason: &str) -> Ack {
+        let group = Group::default();
+        group.finish(Err(reason.to_string()));
+        Ack {
+            group: Arc::new(group),
+            slot: None,
+        }
+    }
+}
+
+impl Future for Ack {
+    type Output = Outcome;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
+        let group = Arc::clone(&self.group);
+        let mut state = group.state.lock();
+        if let Some(outcome) = &state.outcome {
+            return Poll::Ready(outcome.clone());
+        }
+        match self.slot {
+            Some(i) => state.wakers[i].clone_from(cx.waker()),
+            None => {
+                self.slot = Some(state.wakers.len());
+                state.wakers.push(cx.waker().clone());
+            }
+        }
+        Poll::Pending
+    }
+}
+
+/// What appenders leave for the writer thread, under one lock.
+#[derive(Debug, Default)]
+struct Inbox {
+    /// The framed records appended since the writer last took them.
+    bytes: Vec<u8>,
+    /// The last sequence of each rule among them (a handful of rules).
+    last_per_rule: Vec<(Arc<str>, u64)>,
+    /// One of them waits for an fsync (`always`).
+    sync: bool,
+    /// One of them is to be synced within a second (`everysec`).
+    everysec: bool,
+    /// Their acknowledgement.
+    group: Arc<Group>,
+    /// Rules applied in SQL up to a sequence, since the writer last looked.
+    applied: Vec<(String, u64)>,
+    /// Asked to stop: answered once all is synced.
+    stop: Vec<oneshot::Sender<()>>,
+    /// The handle is gone, or the writer stopped: appends fail.
+    closed: bool,
+    /// The writer sleeps until told: the next append wakes it.
+    waiting: bool,
+}
+
+impl Inbox {
+    fn has_work(&self) -> bool {
+        !self.bytes.is_empty() || !self.applied.is_empty() || !self.stop.is_empty() || self.closed
+    }
+
+    fn note(&mut self, rule: &Arc<str>, seq: u64, fsync: Fsync) {
+        match self.last_per_rule.iter_mut().find(|(r, _)| **r == **rule) {
+            Some(last) => last.1 = seq,
+            None => self.last_per_rule.push((Arc::clone(rule), seq)),
+        }
+        self.sync |= fsync == Fsync::Always;
+        self.everysec |= fsync == Fsync::Everysec;
+    }
+}
+
+/// The inbox and the writer's wake-up.
+#[derive(Debug, Default)]
+struct Shared {
+    inbox: Mutex<Inbox>,
+    work: Condvar,
 }
 
 /// The running journal: a handle to its thread.
 #[derive(Debug)]
 pub struct Journal {
-    tx: mpsc::Sender<Msg>,
+    shared: Arc<Shared>,
     /// Bytes on disk, as the writer last counted them.
     bytes: Arc<AtomicU64>,
 }
@@ -190,12 +297,13 @@ impl Journal {
         let writer = Writer::create(dir, next_seq, segment_size, recovered.segments)?;
         let bytes = Arc::clone(&writer.bytes);
         writer.count_bytes();
-        let (tx, rx) = mpsc::channel();
+        let shared = Arc::new(Shared::default());
+        let inbox = Arc::clone(&shared);
         std::thread::Builder::new()
             .name("shardcar-journal".into())
-            .spawn(move || writer.run(rx))
+            .spawn(move || writer.run(&inbox))
             .map_err(io_err(dir))?;
-        Ok(Journal { tx, bytes })
+        Ok(Journal { shared, bytes })
     }
 
     /// The bytes of every segment not deleted yet.
@@ -203,45 +311,72 @@ impl Journal {
         self.bytes.load(Ordering::Relaxed)
     }
 
-    /// Queues a record; the receiver resolves once it is written (and synced,
-    /// under `always`).
-    pub fn append(&self, record: &Record, fsync: Fsync) -> oneshot::Receiver<Result<(), String>> {
-        let (ack, rx) = oneshot::channel();
-        let msg = Msg::Append {
-            bytes: record.encode(),
-            seq: record.seq,
-            rule: record.rule.clone(),
-            fsync,
-            ack,
-        };
-        if let Err(mpsc::SendError(Msg::Append { ack, .. })) = self.tx.send(msg) {
-            let _ = ack.send(Err("the journal is closed".into()));
+    /// Queues a record; the [`Ack`] resolves once it is written (and synced,
+    /// under `always`). Records are written in the order they are appended.
+    pub fn append(&self, record: &Record, fsync: Fsync) -> Ack {
+        let mut inbox = self.shared.inbox.lock();
+        if inbox.closed {
+            return Ack::failed("the journal is closed");
         }
-        rx
+        record.encode_into(&mut inbox.bytes);
+        inbox.note(&record.rule, record.seq, fsync);
+        if std::mem::take(&mut inbox.waiting) {
+            self.shared.work.notify_one();
+        }
+        Ack {
+            group: Arc::clone(&inbox.group),
+            slot: None,
+        }
     }
 
     /// Tells the journal that `rule` is applied in SQL up to `seq`: segments
     /// holding nothing newer for any rule are deleted.
     pub fn applied(&self, rule: &str, seq: u64) {
-        let _ = self.tx.send(Msg::Applied {
-            rule: rule.to_string(),
-            seq,
-        });
+        self.shared
+            .inbox
+            .lock()
+            .applied
+            .push((rule.to_string(), seq));
     }
 
     /// Syncs and closes the journal; waits for the thread.
     pub async fn stop(&self) {
         let (tx, rx) = oneshot::channel();
-        if self.tx.send(Msg::Stop(tx)).is_ok() {
-            let _ = rx.await;
+        {
+            let mut inbox = self.shared.inbox.lock();
+            if inbox.closed {
+                return;
+            }
+            inbox.stop.push(tx);
         }
+        self.shared.work.notify_one();
+        let _ = rx.await;
     }
+}
+
+impl Drop for Journal {
+    fn drop(&mut self) {
+        self.shared.inbox.lock().closed = true;
+        self.shared.work.notify_one();
+    }
+}
+
+/// What the writer took from the inbox in one go.
+struct Taken {
+    bytes: Vec<u8>,
+    last_per_rule: Vec<(Arc<str>, u64)>,
+    sync: bool,
+    everysec: bool,
+    group: Arc<Group>,
+    applied: Vec<(String, u64)>,
+    stop: Vec<oneshot::Sender<()>>,
+    closed: bool,
 }
 
 struct Writer {
     dir: PathBuf,
     segment_size: u64,
-    file: BufWriter<File>,
+    file: File,
     path: PathBuf,
     written: u64,
     current: Segment,
@@ -273,7 +408,7 @@ impl Writer {
         Ok(Writer {
             dir: dir.to_path_buf(),
             segment_size,
-            file: BufWriter::new(file),
+            file,
             current: Segment {
                 path: path.clone(),
                 last_per_rule: HashMap::new(),
@@ -288,24 +423,15 @@ impl Writer {
         })
     }
 
-    fn run(mut self, rx: mpsc::Receiver<Msg>) {
+    fn run(mut self, shared: &Shared) {
+        // The buffer the appenders fill next: the last one, emptied.
+        let mut spare = Vec::new();
         loop {
-            // A steady stream of writes must not put off their sync: wait at
-            // most until the oldest unsynced write is a second old.
-            let wait = self
-                .unsynced
-                .map_or(EVERYSEC, |since| EVERYSEC.saturating_sub(since.elapsed()));
-            let first = match rx.recv_timeout(wait) {
-                Ok(msg) => Some(msg),
-                Err(mpsc::RecvTimeoutError::Timeout) => None,
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            };
-            if let Some(first) = first {
-                let mut batch = vec![first];
-                batch.extend(rx.try_iter());
-                if !self.handle(batch) {
-                    break;
-                }
+            let taken = self.take(shared, std::mem::take(&mut spare));
+            let appended = !taken.bytes.is_empty();
+            match self.handle(taken) {
+                Some(bytes) => spare = bytes,
+                None => break,
             }
             if self
                 .unsynced
@@ -313,74 +439,97 @@ impl Writer {
             {
                 self.sync();
             }
-        }
-        self.sync();
-    }
-
-    /// Writes a group of messages; false on Stop.
-    fn handle(&mut self, batch: Vec<Msg>) -> bool {
-        let mut acks = Vec::new();
-        let mut sync = false;
-        let mut stop = None;
-        let mut result = Ok(());
-        for msg in batch {
-            match msg {
-                Msg::Append {
-                    bytes,
-                    seq,
-                    rule,
-                    fsync,
-                    ack,
-                } => {
-                    if result.is_ok() {
-                        result = self.file.write_all(&bytes);
-                    }
-                    self.written += bytes.len() as u64;
-                    self.current.last_per_rule.insert(rule, seq);
-                    sync |= fsync == Fsync::Always;
-                    if fsync == Fsync::Everysec && self.unsynced.is_none() {
-                        self.unsynced = Some(Instant::now());
-                    }
-                    acks.push(ack);
-                }
-                Msg::Applied { rule, seq } => {
-                    let entry = self.applied.entry(rule).or_default();
-                    *entry = (*entry).max(seq);
-                }
-                Msg::Stop(done) => stop = Some(done),
+            if appended {
+                // Let appends gather: under load the writer wakes on its own
+                // every NAP instead of being woken by each append.
+                std::thread::park_timeout(NAP);
             }
         }
-        result = result.and_then(|_| self.file.flush());
-        if result.is_ok() && (sync || stop.is_some()) {
-            result = self.file.get_ref().sync_data();
+    }
+
+    /// Waits for work (or for the oldest unsynced write to turn a second old)
+    /// and takes it, leaving `spare` for the next appends.
+    fn take(&self, shared: &Shared, mut spare: Vec<u8>) -> Taken {
+        let mut inbox = shared.inbox.lock();
+        while !inbox.has_work() {
+            // A steady stream of writes must not put off their sync: wait at
+            // most until the oldest unsynced write is a second old.
+            let wait = self
+                .unsynced
+                .map_or(EVERYSEC, |since| EVERYSEC.saturating_sub(since.elapsed()));
+            inbox.waiting = true;
+            let timed_out = shared.work.wait_for(&mut inbox, wait).timed_out();
+            inbox.waiting = false;
+            if timed_out {
+                break;
+            }
+        }
+        std::mem::swap(&mut inbox.bytes, &mut spare);
+        let closed = inbox.closed || !inbox.stop.is_empty();
+        inbox.closed = closed;
+        Taken {
+            bytes: spare,
+            last_per_rule: std::mem::take(&mut inbox.last_per_rule),
+            sync: std::mem::take(&mut inbox.sync),
+            everysec: std::mem::take(&mut inbox.everysec),
+            group: std::mem::take(&mut inbox.group),
+            applied: std::mem::take(&mut inbox.applied),
+            stop: std::mem::take(&mut inbox.stop),
+            closed,
+        }
+    }
+
+    /// Writes what was taken, acknowledges it, and gives its emptied buffer
+    /// back; `None` once closed.
+    fn handle(&mut self, taken: Taken) -> Option<Vec<u8>> {
+        let Taken {
+            mut bytes,
+            last_per_rule,
+            sync,
+            everysec,
+            group,
+            applied,
+            stop,
+            closed,
+        } = taken;
+        for (rule, seq) in applied {
+            let entry = self.applied.entry(rule).or_default();
+            *entry = (*entry).max(seq);
+        }
+        let mut result = Ok(());
+        if !bytes.is_empty() {
+            result = self.file.write_all(&bytes);
+            self.written += bytes.len() as u64;
+            self.current.last_per_rule.extend(last_per_rule);
+            if everysec && self.unsynced.is_none() {
+                self.unsynced = Some(Instant::now());
+            }
+        }
+        if result.is_ok() && (sync || closed) {
+            result = self.file.sync_data();
             self.unsynced = None;
         }
-        let outcome = result.map_err(|e| format!("journal write failed: {e}"));
-        for ack in acks {
-            let _ = ack.send(outcome.clone());
-        }
+        group.finish(result.map_err(|e| format!("journal write failed: {e}")));
         if self.written >= self.segment_size {
             self.rotate();
         }
         self.collect();
         self.count_bytes();
-        match stop {
-            Some(done) => {
+        if closed {
+            self.sync();
+            stop.into_iter().for_each(|done| {
                 let _ = done.send(());
-                false
-            }
-            None => true,
+            });
+            return None;
         }
+        bytes.clear();
+        Some(bytes)
     }
 
     /// Syncs the `everysec` writes that wait for it.
     fn sync(&mut self) {
         if self.unsynced.take().is_some() {
-            if let Err(err) = self
-                .file
-                .flush()
-                .and_then(|_| self.file.get_ref().sync_data())
-            {
+            if let Err(err) = self.file.sync_data() {
                 tracing::error!(cause = %err, "journal: fsync failed");
             }
         }
@@ -400,10 +549,7 @@ impl Writer {
             .values()
             .max()
             .map_or(0, |s| s + 1);
-        let _ = self
-            .file
-            .flush()
-            .and_then(|_| self.file.get_ref().sync_data());
+        let _ = self.file.sync_data();
         match Writer::create(&self.dir, next, self.segment_size, Vec::new()) {
             Ok(fresh) => {
                 let mut old = std::mem::replace(&mut self.current, fresh.current);

@@ -20,7 +20,6 @@
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::Arc;
-use tokio::sync::oneshot;
 
 use super::command::{Target, Write as WriteOp, WriteReply};
 use super::flush::flush_all;
@@ -78,7 +77,7 @@ pub(crate) struct Queued {
     pool: Arc<Pool>,
     rule: usize,
     /// The journal's word (`None`: there is no journal, write-back is off).
-    ack: Option<oneshot::Receiver<Result<(), String>>>,
+    ack: Option<journal::Ack>,
     sent: Vec<Sent>,
     reply: Option<WriteReply>,
     /// How many columns the write sets.
@@ -145,9 +144,8 @@ impl Queued {
             frames.push(s.reply(&self.pool).await);
         }
         match ack.await {
-            Ok(Ok(())) => state.metrics.journaled.incr(),
-            Ok(Err(e)) => return Frame::error(format!("ERR shardcar: {e}")),
-            Err(_) => return Frame::error("ERR shardcar: the journal is closed"),
+            Ok(()) => state.metrics.journaled.incr(),
+            Err(e) => return Frame::error(format!("ERR shardcar: {e}")),
         }
         if let Some(error) = frames.iter().find(|f| f.is_error()) {
             return error.clone();
