@@ -67,13 +67,56 @@ impl Overlay {
     }
 }
 
+/// One pending write: what the flusher and the overlay need of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Entry {
+    /// Its journal sequence.
+    pub(super) seq: u64,
+    /// The Redis key.
+    pub(super) key: Bytes,
+    /// The row is deleted before `columns` are set.
+    pub(super) replace: bool,
+    /// Value column index → value.
+    pub(super) columns: Vec<(usize, Bytes)>,
+}
+
+impl Entry {
+    pub(super) fn new(record: Record, columns: Vec<(usize, Bytes)>) -> Entry {
+        Entry {
+            seq: record.seq,
+            key: record.key,
+            replace: record.replace,
+            columns,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Queue {
-    records: VecDeque<(Record, Vec<(usize, Bytes)>)>,
+    records: VecDeque<Entry>,
     /// When each of `records` was queued, in the same order (the flush lag).
     queued: VecDeque<Instant>,
-    /// Hashed with ahash: a lookup or two per write.
+    /// The overlay of the writes before the last `unindexed`. Built when a
+    /// read asks for it rather than on every write: writes far outnumber the
+    /// reads that miss, and a hash-map update per write on a map of every
+    /// pending key was a tenth of a write's CPU. Hashed with ahash.
     overlay: HashMap<Bytes, Overlay, ahash::RandomState>,
+    /// How many of the last `records` are not in `overlay` yet.
+    unindexed: usize,
+}
+
+impl Queue {
+    /// Brings the overlay up to date with every pending write.
+    fn index(&mut self) {
+        let from = self.records.len() - self.unindexed;
+        for e in self.records.range(from..) {
+            self.overlay
+                .entry(e.key.clone())
+                .or_default()
+                .add(e.seq, e.replace, &e.columns);
+        }
+        self.unindexed = 0;
+    }
 }
 
 /// Whether a write found room in the queue.
@@ -110,33 +153,42 @@ impl Pending {
     }
 
     pub(crate) fn overlay(&self, key: &Bytes) -> Option<Overlay> {
-        self.queue.lock().overlay.get(key).cloned()
+        let mut q = self.queue.lock();
+        q.index();
+        q.overlay.get(key).cloned()
     }
 
+    /// Queues a write; how many wait now.
     pub(super) fn push(&self, record: Record, columns: Vec<(usize, Bytes)>) -> usize {
+        let entry = Entry::new(record, columns);
+        let now = Instant::now();
         let mut q = self.queue.lock();
-        q.overlay
-            .entry(record.key.clone())
-            .or_default()
-            .add(record.seq, record.replace, &columns);
-        q.records.push_back((record, columns));
-        q.queued.push_back(Instant::now());
+        q.records.push_back(entry);
+        q.queued.push_back(now);
+        q.unindexed += 1;
         q.records.len()
     }
 
     /// The first `n` writes, in order.
-    pub(super) fn peek(&self, n: usize) -> Vec<(Record, Vec<(usize, Bytes)>)> {
+    pub(super) fn peek(&self, n: usize) -> Vec<Entry> {
         self.queue.lock().records.iter().take(n).cloned().collect()
     }
 
     /// Forgets writes up to `seq`, now in SQL.
     pub(super) fn applied(&self, seq: u64) {
         let mut q = self.queue.lock();
-        while q.records.front().is_some_and(|(r, _)| r.seq <= seq) {
-            q.records.pop_front();
+        while q.records.front().is_some_and(|e| e.seq <= seq) {
+            let indexed = q.records.len() > q.unindexed;
+            let Some(e) = q.records.pop_front() else {
+                break;
+            };
             q.queued.pop_front();
+            if !indexed {
+                q.unindexed -= 1;
+            } else if q.overlay.get(&e.key).is_some_and(|o| o.last_seq <= seq) {
+                q.overlay.remove(&e.key);
+            }
         }
-        q.overlay.retain(|_, o| o.last_seq > seq);
         drop(q);
         self.room.notify_waiters();
     }

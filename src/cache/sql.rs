@@ -241,11 +241,24 @@ pub(crate) fn batch(
     writes: &[Write],
 ) -> Vec<(String, Vec<Option<Bytes>>)> {
     let guard = Guard::Versioned;
+    // Each (shape, rows) text is written once: a batch repeats a few of them.
+    let mut texts: Vec<(Shape, usize, String)> = Vec::new();
+    let mut text_of = |shape: &Shape, rows: usize| match texts
+        .iter()
+        .find(|(s, n, _)| s == shape && *n == rows)
+    {
+        Some((_, _, sql)) => sql.clone(),
+        None => {
+            let sql = text(d, rule, shape, guard, rows);
+            texts.push((shape.clone(), rows, sql.clone()));
+            sql
+        }
+    };
     let mut out = Vec::new();
     let mut shapes: Vec<(Shape, Vec<Vec<Option<Bytes>>>)> = Vec::new();
     for (shape, params) in writes.iter().flat_map(|w| shaped(rule, w, guard)) {
         if shape == Shape::Delete {
-            out.push((text(d, rule, &shape, guard, 1), params));
+            out.push((text_of(&shape, 1), params));
         } else if let Some((_, rows)) = shapes.iter_mut().find(|(s, _)| *s == shape) {
             rows.push(params);
         } else {
@@ -260,7 +273,7 @@ pub(crate) fn batch(
                 .find(|&n| n <= rest.len())
                 .unwrap_or(1);
             let (chunk, tail) = rest.split_at(n);
-            out.push((text(d, rule, &shape, guard, n), chunk.concat()));
+            out.push((text_of(&shape, n), chunk.concat()));
             rest = tail;
         }
     }

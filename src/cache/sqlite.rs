@@ -265,13 +265,6 @@ fn unique_indexes(conn: &Connection, table: &str) -> Result<Vec<Vec<String>>, St
     Ok(sets)
 }
 
-fn apply_writes(conn: &Connection, rule: &Rule, writes: &[Write]) -> Result<(), StoreError> {
-    for (sql, params) in sql::batch(&Sqlite, rule, writes) {
-        execute(conn, &sql, &params)?;
-    }
-    Ok(())
-}
-
 fn set_high_water(conn: &Connection, rule: &str, seq: Option<u64>) -> Result<(), StoreError> {
     if let Some(seq) = seq {
         let params = [
@@ -346,11 +339,16 @@ impl Store for SqliteStore {
     }
 
     fn apply<'a>(&'a self, rule: &'a Rule, batch: &'a Batch) -> StoreFuture<'a, ()> {
-        let (rule, batch) = (rule.clone(), batch.clone());
+        // Built here, so that the SQLite thread only runs them (and the
+        // batch is not copied to reach it).
+        let statements = sql::batch(&Sqlite, rule, &batch.writes);
+        let (name, high_water) = (batch.rule.clone(), batch.high_water);
         Box::pin(self.call(move |conn| {
             transaction(conn, |tx| {
-                apply_writes(tx, &rule, &batch.writes)?;
-                set_high_water(tx, &batch.rule, batch.high_water)
+                for (sql, params) in &statements {
+                    execute(tx, sql, params)?;
+                }
+                set_high_water(tx, &name, high_water)
             })
         }))
     }
