@@ -15,6 +15,10 @@ pub(crate) trait Dialect {
     fn param(&self, n: usize, table: &str, column: &str) -> String;
     /// A column read back as text.
     fn output(&self, column: &str) -> String;
+    /// How a row change's INSERT begins.
+    fn insert(&self) -> &'static str {
+        "INSERT"
+    }
 }
 
 /// Quotes an identifier (`schema.table` → `"schema"."table"`). Names were
@@ -114,7 +118,8 @@ pub(crate) fn upsert(
         updates.push(format!("{0} = excluded.{0}", keys[0]));
     }
     let mut sql = format!(
-        "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
+        "{} INTO {} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
+        d.insert(),
         quote(&rule.table),
         names
             .iter()
@@ -143,7 +148,8 @@ pub(crate) fn append(d: &dyn Dialect, rule: &Rule, rows: usize) -> String {
     names.extend(rule.value.columns().iter().map(String::as_str));
     names.push(seq);
     format!(
-        "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO NOTHING",
+        "{} INTO {} ({}) VALUES {} ON CONFLICT ({}) DO NOTHING",
+        d.insert(),
         quote(&rule.table),
         names
             .iter()
