@@ -12,20 +12,18 @@
 //! costs about one fsync per batch of writers, not per write. A segment is
 //! deleted once every rule with records in it has flushed past them.
 
-use parking_lot::{Condvar, Mutex};
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::future::Future;
 use std::io::{self, Read, Write as _};
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+pub use self::inbox::Ack;
+use self::inbox::{Shared, Taken};
 use super::record::frame_at;
 pub use super::record::Record;
 use crate::config::Fsync;
@@ -160,120 +158,6 @@ fn read_segment(path: &Path, last: bool, records: &mut Vec<Record>) -> Result<u6
     Ok(at as u64)
 }
 
-/// What a group's appends were told: written (and synced, if one asked).
-type Outcome = Result<(), String>;
-
-/// The appends the writer takes in one go, and their one acknowledgement.
-#[derive(Debug, Default)]
-struct Group {
-    state: Mutex<GroupState>,
-}
-
-#[derive(Debug, Default)]
-struct GroupState {
-    outcome: Option<Outcome>,
-    /// The tasks waiting for `outcome`.
-    wakers: Vec<Waker>,
-}
-
-impl Group {
-    fn finish(&self, outcome: Outcome) {
-        let wakers = {
-            let mut state = self.state.lock();
-            state.outcome = Some(outcome);
-            std::mem::take(&mut state.wakers)
-        };
-        wakers.into_iter().for_each(Waker::wake);
-    }
-}
-
-/// The journal's word on one append: `Ok` once its record is written (and
-/// synced, under `always`). Every append the writer takes in one go shares
-/// one group, so acknowledging a thousand writes is one wake-up per waiting
-/// task, not a channel per write.
-#[derive(Debug)]
-pub struct Ack {
-    group: Arc<Group>,
-    /// Where this ack's waker sits in the group's list, once registered.
-    slot: Option<usize>,
-}
-
-impl Ack {
-    fn failed(reason: &str) -> Ack {
-        let group = Group::default();
-        group.finish(Err(reason.to_string()));
-        Ack {
-            group: Arc::new(group),
-            slot: None,
-        }
-    }
-}
-
-impl Future for Ack {
-    type Output = Outcome;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
-        let group = Arc::clone(&self.group);
-        let mut state = group.state.lock();
-        if let Some(outcome) = &state.outcome {
-            return Poll::Ready(outcome.clone());
-        }
-        match self.slot {
-            Some(i) => state.wakers[i].clone_from(cx.waker()),
-            None => {
-                self.slot = Some(state.wakers.len());
-                state.wakers.push(cx.waker().clone());
-            }
-        }
-        Poll::Pending
-    }
-}
-
-/// What appenders leave for the writer thread, under one lock.
-#[derive(Debug, Default)]
-struct Inbox {
-    /// The framed records appended since the writer last took them.
-    bytes: Vec<u8>,
-    /// The last sequence of each rule among them (a handful of rules).
-    last_per_rule: Vec<(Arc<str>, u64)>,
-    /// One of them waits for an fsync (`always`).
-    sync: bool,
-    /// One of them is to be synced within a second (`everysec`).
-    everysec: bool,
-    /// Their acknowledgement.
-    group: Arc<Group>,
-    /// Rules applied in SQL up to a sequence, since the writer last looked.
-    applied: Vec<(String, u64)>,
-    /// Asked to stop: answered once all is synced.
-    stop: Vec<oneshot::Sender<()>>,
-    /// The handle is gone, or the writer stopped: appends fail.
-    closed: bool,
-    /// The writer sleeps until told: the next append wakes it.
-    waiting: bool,
-}
-
-impl Inbox {
-    fn has_work(&self) -> bool {
-        !self.bytes.is_empty() || !self.applied.is_empty() || !self.stop.is_empty() || self.closed
-    }
-
-    fn note(&mut self, rule: &Arc<str>, seq: u64, fsync: Fsync) {
-        match self.last_per_rule.iter_mut().find(|(r, _)| **r == **rule) {
-            Some(last) => last.1 = seq,
-            None => self.last_per_rule.push((Arc::clone(rule), seq)),
-        }
-        self.sync |= fsync == Fsync::Always;
-        self.everysec |= fsync == Fsync::Everysec;
-    }
-}
-
-/// The inbox and the writer's wake-up.
-#[derive(Debug, Default)]
-struct Shared {
-    inbox: Mutex<Inbox>,
-    work: Condvar,
-}
-
 /// The running journal: a handle to its thread.
 #[derive(Debug)]
 pub struct Journal {
@@ -314,63 +198,28 @@ impl Journal {
     /// Queues a record; the [`Ack`] resolves once it is written (and synced,
     /// under `always`). Records are written in the order they are appended.
     pub fn append(&self, record: &Record, fsync: Fsync) -> Ack {
-        let mut inbox = self.shared.inbox.lock();
-        if inbox.closed {
-            return Ack::failed("the journal is closed");
-        }
-        record.encode_into(&mut inbox.bytes);
-        inbox.note(&record.rule, record.seq, fsync);
-        if std::mem::take(&mut inbox.waiting) {
-            self.shared.work.notify_one();
-        }
-        Ack {
-            group: Arc::clone(&inbox.group),
-            slot: None,
-        }
+        self.shared.append(record, fsync)
     }
 
     /// Tells the journal that `rule` is applied in SQL up to `seq`: segments
     /// holding nothing newer for any rule are deleted.
     pub fn applied(&self, rule: &str, seq: u64) {
-        self.shared
-            .inbox
-            .lock()
-            .applied
-            .push((rule.to_string(), seq));
+        self.shared.applied(rule, seq);
     }
 
     /// Syncs and closes the journal; waits for the thread.
     pub async fn stop(&self) {
         let (tx, rx) = oneshot::channel();
-        {
-            let mut inbox = self.shared.inbox.lock();
-            if inbox.closed {
-                return;
-            }
-            inbox.stop.push(tx);
+        if self.shared.stop(tx) {
+            let _ = rx.await;
         }
-        self.shared.work.notify_one();
-        let _ = rx.await;
     }
 }
 
 impl Drop for Journal {
     fn drop(&mut self) {
-        self.shared.inbox.lock().closed = true;
-        self.shared.work.notify_one();
+        self.shared.close();
     }
-}
-
-/// What the writer took from the inbox in one go.
-struct Taken {
-    bytes: Vec<u8>,
-    last_per_rule: Vec<(Arc<str>, u64)>,
-    sync: bool,
-    everysec: bool,
-    group: Arc<Group>,
-    applied: Vec<(String, u64)>,
-    stop: Vec<oneshot::Sender<()>>,
-    closed: bool,
 }
 
 struct Writer {
@@ -427,7 +276,12 @@ impl Writer {
         // The buffer the appenders fill next: the last one, emptied.
         let mut spare = Vec::new();
         loop {
-            let taken = self.take(shared, std::mem::take(&mut spare));
+            // A steady stream of writes must not put off their sync: wait at
+            // most until the oldest unsynced write is a second old.
+            let wait = self
+                .unsynced
+                .map_or(EVERYSEC, |since| EVERYSEC.saturating_sub(since.elapsed()));
+            let taken = shared.take(std::mem::take(&mut spare), wait);
             let appended = !taken.bytes.is_empty();
             match self.handle(taken) {
                 Some(bytes) => spare = bytes,
@@ -444,38 +298,6 @@ impl Writer {
                 // every NAP instead of being woken by each append.
                 std::thread::park_timeout(NAP);
             }
-        }
-    }
-
-    /// Waits for work (or for the oldest unsynced write to turn a second old)
-    /// and takes it, leaving `spare` for the next appends.
-    fn take(&self, shared: &Shared, mut spare: Vec<u8>) -> Taken {
-        let mut inbox = shared.inbox.lock();
-        while !inbox.has_work() {
-            // A steady stream of writes must not put off their sync: wait at
-            // most until the oldest unsynced write is a second old.
-            let wait = self
-                .unsynced
-                .map_or(EVERYSEC, |since| EVERYSEC.saturating_sub(since.elapsed()));
-            inbox.waiting = true;
-            let timed_out = shared.work.wait_for(&mut inbox, wait).timed_out();
-            inbox.waiting = false;
-            if timed_out {
-                break;
-            }
-        }
-        std::mem::swap(&mut inbox.bytes, &mut spare);
-        let closed = inbox.closed || !inbox.stop.is_empty();
-        inbox.closed = closed;
-        Taken {
-            bytes: spare,
-            last_per_rule: std::mem::take(&mut inbox.last_per_rule),
-            sync: std::mem::take(&mut inbox.sync),
-            everysec: std::mem::take(&mut inbox.everysec),
-            group: std::mem::take(&mut inbox.group),
-            applied: std::mem::take(&mut inbox.applied),
-            stop: std::mem::take(&mut inbox.stop),
-            closed,
         }
     }
 
@@ -582,6 +404,9 @@ impl Writer {
         });
     }
 }
+
+#[path = "journal_inbox.rs"]
+mod inbox;
 
 #[cfg(test)]
 #[path = "journal_tests.rs"]
