@@ -11,10 +11,11 @@
 //! them into the database file. So the page cache is larger than SQLite's
 //! default (pages are not read back from the OS for each batch), and the WAL is
 //! checkpointed less often (a page rewritten by several commits is copied once).
-//! Temporary storage is in memory: each multi-row upsert keeps a statement
-//! journal (the pages it changed, to undo it alone if it fails), and on disk
-//! that copy of every page went through `pwrite`, about 40% of the thread's
-//! time in a profile of write-back SETs.
+//! A multi-row statement that may fail halfway keeps a statement journal (a
+//! copy of every page it changes, to undo it alone), which took about 40% of
+//! the thread's time in a profile of write-back SETs, written to a temp file.
+//! Row changes are `INSERT OR FAIL` so that they need none, and temporary
+//! storage is in memory for any statement that still does.
 
 use bytes::Bytes;
 use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
