@@ -10,7 +10,11 @@
 #    into SQLite, and with everysec into PostgreSQL when a URL is given: ops/s,
 #    the flush lag (shardcar_cache_flush_lag_seconds, the age of the oldest write
 #    not yet in SQL) at its highest during the load, and how long SQL takes to
-#    catch up once the load stops.
+#    catch up once the load stops, and the proxy's CPU time per write (its
+#    workers, journal and SQLite threads, until SQL has caught up), and the
+#    writes per flush transaction; and plain
+#    SETs (keys no rule matches) through the same proxy, the ceiling write-back
+#    cannot pass, with write-back / plain.
 #
 # Figures, not pass/fail: compare ratios from one run, not absolute numbers
 # across runs.
@@ -155,30 +159,40 @@ write_back() { # port prefix rule
       echo "$max" > "$WORK/lag-$rule"; sleep 0.25
     done ) &
   local sampler=$!
+  local before; before=$(cpu_us)
   local result; result=$(bench "$port" 16 SET "$prefix:__rand_int__" "$VALUE")
   local stopped; stopped=$(date +%s.%N)
   while [ "$(metric shardcar_cache_flushed_writes_total "$rule")" != "$(metric shardcar_cache_journaled_writes_total "$rule")" ]; do
     sleep 0.1
   done
   local drained; drained=$(date +%s.%N)
+  local cpu; cpu=$(awk -v a="$before" -v b="$(cpu_us)" -v n="$REQUESTS" 'BEGIN {print (b - a) / n}')
+  local per_batch; per_batch=$(awk -v w="$(metric shardcar_cache_flushed_writes_total "$rule")" \
+    -v b="$(metric shardcar_cache_flush_batches_total "$rule")" 'BEGIN {print (b > 0 ? w / b : 0)}')
   sleep 1.2; kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
-  echo "$result $(cat "$WORK/lag-$rule") $(awk -v a="$stopped" -v b="$drained" 'BEGIN {print b - a}')"
+  echo "$result $(cat "$WORK/lag-$rule") $(awk -v a="$stopped" -v b="$drained" 'BEGIN {print b - a}') $cpu $per_batch"
 }
 
 write_backs() {
   echo
   echo "== write-back SET, -P 16 -c 50, ${REQUESTS} requests, upserts over $KEYS keys"
-  printf '%-22s %12s %10s %14s %12s\n' rule ops_per_sec p99_ms max_lag_s catch_up_s
-  read -r e_ops e_p99 e_lag e_drain <<< "$(write_back "$PORT" wbe everysec)"
-  printf '%-22s %12.0f %10.3f %14.2f %12.2f\n' "SQLite, everysec" "$e_ops" "$e_p99" "$e_lag" "$e_drain"
-  read -r a_ops a_p99 a_lag a_drain <<< "$(write_back "$PORT" wba always)"
-  printf '%-22s %12.0f %10.3f %14.2f %12.2f\n' "SQLite, always" "$a_ops" "$a_p99" "$a_lag" "$a_drain"
+  local row='%-22s %12.0f %10.3f %10s %10s %7s %8s\n'
+  printf '%-22s %12s %10s %10s %10s %7s %8s\n' rule ops_per_sec p99_ms max_lag_s catch_up_s cpu_us per_txn
+  read -r s_ops s_p99 s_cpu <<< "$(measured "$PORT" 16 SET "plain:__rand_int__" "$VALUE")"
+  printf "$row" "plain SET (no rule)" "$s_ops" "$s_p99" - - "$(printf %.2f "$s_cpu")" -
+  read -r e_ops e_p99 e_lag e_drain e_cpu e_txn <<< "$(write_back "$PORT" wbe everysec)"
+  printf "$row" "SQLite, everysec" "$e_ops" "$e_p99" "$(printf %.2f "$e_lag")" "$(printf %.2f "$e_drain")" "$(printf %.2f "$e_cpu")" "$(printf %.0f "$e_txn")"
+  read -r a_ops a_p99 a_lag a_drain a_cpu a_txn <<< "$(write_back "$PORT" wba always)"
+  printf "$row" "SQLite, always" "$a_ops" "$a_p99" "$(printf %.2f "$a_lag")" "$(printf %.2f "$a_drain")" "$(printf %.2f "$a_cpu")" "$(printf %.0f "$a_txn")"
   if [ -n "$PG" ]; then
-    read -r p_ops p_p99 p_lag p_drain <<< "$(write_back "$PG_PORT" pgwbe pg_everysec)"
-    printf '%-22s %12.0f %10.3f %14.2f %12.2f\n' "PostgreSQL, everysec" "$p_ops" "$p_p99" "$p_lag" "$p_drain"
+    read -r p_ops p_p99 p_lag p_drain p_cpu p_txn <<< "$(write_back "$PG_PORT" pgwbe pg_everysec)"
+    printf "$row" "PostgreSQL, everysec" "$p_ops" "$p_p99" "$(printf %.2f "$p_lag")" "$(printf %.2f "$p_drain")" "$(printf %.2f "$p_cpu")" "$(printf %.0f "$p_txn")"
     psql -q "$PG" -c "DROP TABLE IF EXISTS bench_pg_everysec" >/dev/null
   fi
-  awk -v a="$a_ops" -v e="$e_ops" 'BEGIN {printf "always / everysec: %.2fx\n", a / e}'
+  awk -v a="$a_ops" -v e="$e_ops" -v s="$s_ops" -v p="${p_ops:-0}" 'BEGIN {
+    printf "always / everysec: %.2fx; everysec / plain SET: %.2fx", a / e, e / s
+    if (p > 0) printf "; PostgreSQL everysec / plain SET: %.2fx", p / s
+    print ""}'
 }
 
 for part in $PARTS; do

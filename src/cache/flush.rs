@@ -3,13 +3,13 @@
 //! dead-letter table, an unreachable database retried with backoff.
 
 use bytes::Bytes;
-use std::collections::HashMap;
+use std::collections::{hash_map, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::journal::Record;
+use super::pending::Entry;
 use super::store::{Batch, Change, StoreError, Write};
 use super::Cache;
 use crate::config::{Mode, Rule};
@@ -40,7 +40,7 @@ pub(super) async fn flush_all(
     let mut backoff = FIRST_BACKOFF;
     loop {
         let records = pending.peek(wb.batch_size.saturating_mul(BEHIND_GROWTH));
-        let Some(high_water) = records.last().map(|(r, _)| r.seq) else {
+        let Some(high_water) = records.last().map(|e| e.seq) else {
             return Ok(());
         };
         match flush_batch(cache, i, &records, high_water).await {
@@ -75,7 +75,7 @@ pub(super) async fn flush_all(
 async fn flush_batch(
     cache: &Cache,
     i: usize,
-    records: &[(Record, Vec<(usize, Bytes)>)],
+    records: &[Entry],
     high_water: u64,
 ) -> Result<(), StoreError> {
     let state = &cache.rules[i];
@@ -166,38 +166,43 @@ async fn one_by_one(cache: &Cache, i: usize, writes: &[Write]) -> Result<(), Sto
     Ok(())
 }
 
-/// Journal records as row changes: one per write for append rules; one per key
-/// for upsert rules, the key's writes merged in order.
-fn to_writes(rule: &Rule, records: &[(Record, Vec<(usize, Bytes)>)]) -> Vec<Write> {
-    let mut writes: Vec<Write> = Vec::new();
-    let mut by_key: HashMap<&Bytes, usize> = HashMap::new();
+/// Pending writes as row changes: one per write for append rules; one per
+/// key for upsert rules, the key's writes merged in order. Key columns are
+/// slices of the Redis key, not copies.
+fn to_writes(rule: &Rule, records: &[Entry]) -> Vec<Write> {
+    let mut writes: Vec<Write> = Vec::with_capacity(records.len());
     let append = rule
         .write_back
         .as_ref()
         .is_some_and(|wb| wb.mode == Mode::Append);
-    for (record, columns) in records {
+    let mut by_key: HashMap<&Bytes, usize, ahash::RandomState> = HashMap::default();
+    for entry in records {
         let key: Vec<Bytes> = rule
             .pattern
-            .matches(&record.key)
+            .matches(&entry.key)
             .unwrap_or_default()
             .into_iter()
-            .map(Bytes::copy_from_slice)
+            .map(|capture| entry.key.slice_ref(capture))
             .collect();
-        let change = if record.replace {
-            Change::Replace(columns.clone())
+        let change = if entry.replace {
+            Change::Replace(entry.columns.clone())
         } else {
-            Change::Set(columns.clone())
+            Change::Set(entry.columns.clone())
         };
         let write = Write {
-            seq: record.seq,
-            redis_key: record.key.clone(),
+            seq: entry.seq,
+            redis_key: entry.key.clone(),
             key,
             change,
         };
-        match by_key.get(&record.key).filter(|_| !append) {
-            Some(&at) => merge(&mut writes[at], write),
-            None => {
-                by_key.insert(&record.key, writes.len());
+        if append {
+            writes.push(write);
+            continue;
+        }
+        match by_key.entry(&entry.key) {
+            hash_map::Entry::Occupied(at) => merge(&mut writes[*at.get()], write),
+            hash_map::Entry::Vacant(slot) => {
+                slot.insert(writes.len());
                 writes.push(write);
             }
         }
@@ -259,26 +264,13 @@ mod tests {
         pools.remove(0).cache.unwrap().rules.remove(0)
     }
 
-    fn rec(
-        seq: u64,
-        key: &str,
-        replace: bool,
-        columns: &[(usize, &str)],
-    ) -> (Record, Vec<(usize, Bytes)>) {
-        let record = Record {
+    fn rec(seq: u64, key: &str, replace: bool, columns: &[(usize, &str)]) -> Entry {
+        Entry {
             seq,
-            rule: "r".into(),
             key: Bytes::from(key.to_string()),
             replace,
-            fields: Vec::new(),
-        };
-        (
-            record,
-            columns
-                .iter()
-                .map(|(i, v)| (*i, Bytes::from(v.to_string())))
-                .collect(),
-        )
+            columns: set(columns),
+        }
     }
 
     fn set(columns: &[(usize, &str)]) -> Vec<(usize, Bytes)> {

@@ -14,20 +14,26 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Read, Write as _};
+use std::io::{self, Read, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+pub use self::inbox::Ack;
+use self::inbox::{Shared, Taken};
 use super::record::frame_at;
 pub use super::record::Record;
 use crate::config::Fsync;
 
 /// How often `everysec` writes are synced, however busy the journal is.
 const EVERYSEC: Duration = Duration::from_secs(1);
+/// How long the writer lets appends gather after writing some: long enough
+/// that under load it is not woken by each append, short next to a reply's
+/// round trip.
+const NAP: Duration = Duration::from_micros(50);
 
 /// Why the journal cannot be opened or written.
 #[derive(Debug, thiserror::Error)]
@@ -152,25 +158,10 @@ fn read_segment(path: &Path, last: bool, records: &mut Vec<Record>) -> Result<u6
     Ok(at as u64)
 }
 
-enum Msg {
-    Append {
-        bytes: Vec<u8>,
-        seq: u64,
-        rule: Arc<str>,
-        fsync: Fsync,
-        ack: oneshot::Sender<Result<(), String>>,
-    },
-    Applied {
-        rule: String,
-        seq: u64,
-    },
-    Stop(oneshot::Sender<()>),
-}
-
 /// The running journal: a handle to its thread.
 #[derive(Debug)]
 pub struct Journal {
-    tx: mpsc::Sender<Msg>,
+    shared: Arc<Shared>,
     /// Bytes on disk, as the writer last counted them.
     bytes: Arc<AtomicU64>,
 }
@@ -190,12 +181,13 @@ impl Journal {
         let writer = Writer::create(dir, next_seq, segment_size, recovered.segments)?;
         let bytes = Arc::clone(&writer.bytes);
         writer.count_bytes();
-        let (tx, rx) = mpsc::channel();
+        let shared = Arc::new(Shared::default());
+        let inbox = Arc::clone(&shared);
         std::thread::Builder::new()
             .name("shardcar-journal".into())
-            .spawn(move || writer.run(rx))
+            .spawn(move || writer.run(&inbox))
             .map_err(io_err(dir))?;
-        Ok(Journal { tx, bytes })
+        Ok(Journal { shared, bytes })
     }
 
     /// The bytes of every segment not deleted yet.
@@ -203,45 +195,37 @@ impl Journal {
         self.bytes.load(Ordering::Relaxed)
     }
 
-    /// Queues a record; the receiver resolves once it is written (and synced,
-    /// under `always`).
-    pub fn append(&self, record: &Record, fsync: Fsync) -> oneshot::Receiver<Result<(), String>> {
-        let (ack, rx) = oneshot::channel();
-        let msg = Msg::Append {
-            bytes: record.encode(),
-            seq: record.seq,
-            rule: record.rule.clone(),
-            fsync,
-            ack,
-        };
-        if let Err(mpsc::SendError(Msg::Append { ack, .. })) = self.tx.send(msg) {
-            let _ = ack.send(Err("the journal is closed".into()));
-        }
-        rx
+    /// Queues a record; the [`Ack`] resolves once it is written (and synced,
+    /// under `always`). Records are written in the order they are appended.
+    pub fn append(&self, record: &Record, fsync: Fsync) -> Ack {
+        self.shared.append(record, fsync)
     }
 
     /// Tells the journal that `rule` is applied in SQL up to `seq`: segments
     /// holding nothing newer for any rule are deleted.
     pub fn applied(&self, rule: &str, seq: u64) {
-        let _ = self.tx.send(Msg::Applied {
-            rule: rule.to_string(),
-            seq,
-        });
+        self.shared.applied(rule, seq);
     }
 
     /// Syncs and closes the journal; waits for the thread.
     pub async fn stop(&self) {
         let (tx, rx) = oneshot::channel();
-        if self.tx.send(Msg::Stop(tx)).is_ok() {
+        if self.shared.stop(tx) {
             let _ = rx.await;
         }
+    }
+}
+
+impl Drop for Journal {
+    fn drop(&mut self) {
+        self.shared.close();
     }
 }
 
 struct Writer {
     dir: PathBuf,
     segment_size: u64,
-    file: BufWriter<File>,
+    file: File,
     path: PathBuf,
     written: u64,
     current: Segment,
@@ -273,7 +257,7 @@ impl Writer {
         Ok(Writer {
             dir: dir.to_path_buf(),
             segment_size,
-            file: BufWriter::new(file),
+            file,
             current: Segment {
                 path: path.clone(),
                 last_per_rule: HashMap::new(),
@@ -288,24 +272,20 @@ impl Writer {
         })
     }
 
-    fn run(mut self, rx: mpsc::Receiver<Msg>) {
+    fn run(mut self, shared: &Shared) {
+        // The buffer the appenders fill next: the last one, emptied.
+        let mut spare = Vec::new();
         loop {
             // A steady stream of writes must not put off their sync: wait at
             // most until the oldest unsynced write is a second old.
             let wait = self
                 .unsynced
                 .map_or(EVERYSEC, |since| EVERYSEC.saturating_sub(since.elapsed()));
-            let first = match rx.recv_timeout(wait) {
-                Ok(msg) => Some(msg),
-                Err(mpsc::RecvTimeoutError::Timeout) => None,
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            };
-            if let Some(first) = first {
-                let mut batch = vec![first];
-                batch.extend(rx.try_iter());
-                if !self.handle(batch) {
-                    break;
-                }
+            let taken = shared.take(std::mem::take(&mut spare), wait);
+            let appended = !taken.bytes.is_empty();
+            match self.handle(taken) {
+                Some(bytes) => spare = bytes,
+                None => break,
             }
             if self
                 .unsynced
@@ -313,74 +293,65 @@ impl Writer {
             {
                 self.sync();
             }
-        }
-        self.sync();
-    }
-
-    /// Writes a group of messages; false on Stop.
-    fn handle(&mut self, batch: Vec<Msg>) -> bool {
-        let mut acks = Vec::new();
-        let mut sync = false;
-        let mut stop = None;
-        let mut result = Ok(());
-        for msg in batch {
-            match msg {
-                Msg::Append {
-                    bytes,
-                    seq,
-                    rule,
-                    fsync,
-                    ack,
-                } => {
-                    if result.is_ok() {
-                        result = self.file.write_all(&bytes);
-                    }
-                    self.written += bytes.len() as u64;
-                    self.current.last_per_rule.insert(rule, seq);
-                    sync |= fsync == Fsync::Always;
-                    if fsync == Fsync::Everysec && self.unsynced.is_none() {
-                        self.unsynced = Some(Instant::now());
-                    }
-                    acks.push(ack);
-                }
-                Msg::Applied { rule, seq } => {
-                    let entry = self.applied.entry(rule).or_default();
-                    *entry = (*entry).max(seq);
-                }
-                Msg::Stop(done) => stop = Some(done),
+            if appended {
+                // Let appends gather: under load the writer wakes on its own
+                // every NAP instead of being woken by each append.
+                std::thread::park_timeout(NAP);
             }
         }
-        result = result.and_then(|_| self.file.flush());
-        if result.is_ok() && (sync || stop.is_some()) {
-            result = self.file.get_ref().sync_data();
+    }
+
+    /// Writes what was taken, acknowledges it, and gives its emptied buffer
+    /// back; `None` once closed.
+    fn handle(&mut self, taken: Taken) -> Option<Vec<u8>> {
+        let Taken {
+            mut bytes,
+            last_per_rule,
+            sync,
+            everysec,
+            group,
+            applied,
+            stop,
+            closed,
+        } = taken;
+        for (rule, seq) in applied {
+            let entry = self.applied.entry(rule).or_default();
+            *entry = (*entry).max(seq);
+        }
+        let mut result = Ok(());
+        if !bytes.is_empty() {
+            result = self.file.write_all(&bytes);
+            self.written += bytes.len() as u64;
+            self.current.last_per_rule.extend(last_per_rule);
+            if everysec && self.unsynced.is_none() {
+                self.unsynced = Some(Instant::now());
+            }
+        }
+        if result.is_ok() && (sync || closed) {
+            result = self.file.sync_data();
             self.unsynced = None;
         }
-        let outcome = result.map_err(|e| format!("journal write failed: {e}"));
-        for ack in acks {
-            let _ = ack.send(outcome.clone());
-        }
+        group.finish(result.map_err(|e| format!("journal write failed: {e}")));
         if self.written >= self.segment_size {
             self.rotate();
         }
         self.collect();
         self.count_bytes();
-        match stop {
-            Some(done) => {
+        if closed {
+            self.sync();
+            stop.into_iter().for_each(|done| {
                 let _ = done.send(());
-                false
-            }
-            None => true,
+            });
+            return None;
         }
+        bytes.clear();
+        Some(bytes)
     }
 
     /// Syncs the `everysec` writes that wait for it.
     fn sync(&mut self) {
         if self.unsynced.take().is_some() {
-            if let Err(err) = self
-                .file
-                .flush()
-                .and_then(|_| self.file.get_ref().sync_data())
-            {
+            if let Err(err) = self.file.sync_data() {
                 tracing::error!(cause = %err, "journal: fsync failed");
             }
         }
@@ -400,10 +371,7 @@ impl Writer {
             .values()
             .max()
             .map_or(0, |s| s + 1);
-        let _ = self
-            .file
-            .flush()
-            .and_then(|_| self.file.get_ref().sync_data());
+        let _ = self.file.sync_data();
         match Writer::create(&self.dir, next, self.segment_size, Vec::new()) {
             Ok(fresh) => {
                 let mut old = std::mem::replace(&mut self.current, fresh.current);
@@ -436,6 +404,9 @@ impl Writer {
         });
     }
 }
+
+#[path = "journal_inbox.rs"]
+mod inbox;
 
 #[cfg(test)]
 #[path = "journal_tests.rs"]

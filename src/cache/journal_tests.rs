@@ -19,7 +19,7 @@ fn record(seq: u64, rule: &str, value: &[u8]) -> Record {
 async fn write(dir: &Path, segment_size: u64, records: &[Record]) {
     let journal = Journal::start(dir, records[0].seq, segment_size, Recovered::default()).unwrap();
     for r in records {
-        journal.append(r, Fsync::Always).await.unwrap().unwrap();
+        journal.append(r, Fsync::Always).await.unwrap();
     }
     journal.stop().await;
 }
@@ -110,7 +110,6 @@ async fn applied_segments_are_deleted() {
                 Fsync::No,
             )
             .await
-            .unwrap()
             .unwrap();
     }
     let before = segments(dir.path()).len();

@@ -67,18 +67,61 @@ impl Overlay {
     }
 }
 
+/// One pending write: what the flusher and the overlay need of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Entry {
+    /// Its journal sequence.
+    pub(super) seq: u64,
+    /// The Redis key.
+    pub(super) key: Bytes,
+    /// The row is deleted before `columns` are set.
+    pub(super) replace: bool,
+    /// Value column index → value.
+    pub(super) columns: Vec<(usize, Bytes)>,
+}
+
+impl Entry {
+    pub(super) fn new(record: Record, columns: Vec<(usize, Bytes)>) -> Entry {
+        Entry {
+            seq: record.seq,
+            key: record.key,
+            replace: record.replace,
+            columns,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Queue {
-    records: VecDeque<(Record, Vec<(usize, Bytes)>)>,
+    records: VecDeque<Entry>,
     /// When each of `records` was queued, in the same order (the flush lag).
     queued: VecDeque<Instant>,
-    /// Hashed with ahash: a lookup or two per write.
+    /// The overlay of the writes before the last `unindexed`. Built when a
+    /// read asks for it rather than on every write: writes far outnumber the
+    /// reads that miss, and a hash-map update per write on a map of every
+    /// pending key was a tenth of a write's CPU. Hashed with ahash.
     overlay: HashMap<Bytes, Overlay, ahash::RandomState>,
+    /// How many of the last `records` are not in `overlay` yet.
+    unindexed: usize,
     /// Keys whose overlay stays after a flush, and by how many holders: an
     /// INCR reading the key's value meanwhile must see every later write.
     pinned: HashMap<Bytes, usize, ahash::RandomState>,
     /// The last sequence applied in SQL.
     applied: u64,
+}
+
+impl Queue {
+    /// Brings the overlay up to date with every pending write.
+    fn index(&mut self) {
+        let from = self.records.len() - self.unindexed;
+        for e in self.records.range(from..) {
+            self.overlay
+                .entry(e.key.clone())
+                .or_default()
+                .add(e.seq, e.replace, &e.columns);
+        }
+        self.unindexed = 0;
+    }
 }
 
 /// Whether a write found room in the queue.
@@ -115,13 +158,16 @@ impl Pending {
     }
 
     pub(crate) fn overlay(&self, key: &Bytes) -> Option<Overlay> {
-        self.queue.lock().overlay.get(key).cloned()
+        let mut q = self.queue.lock();
+        q.index();
+        q.overlay.get(key).cloned()
     }
 
     /// The latest pending value of `key`'s column: `Some(None)` when a pending
     /// DEL left it without one, `None` when no pending write says.
     pub(crate) fn latest(&self, key: &Bytes, column: usize) -> Option<Option<Bytes>> {
-        let q = self.queue.lock();
+        let mut q = self.queue.lock();
+        q.index();
         let overlay = q.overlay.get(key)?;
         match overlay.columns.iter().find(|(c, _)| *c == column) {
             Some((_, v)) => Some(Some(v.clone())),
@@ -130,9 +176,9 @@ impl Pending {
         }
     }
 
-    /// Keeps `key`'s pending writes in the overlay, flushed or not, until the
-    /// pin is dropped: what is read of the key meanwhile plus the overlay is
-    /// then its latest value.
+    /// Keeps `key`'s pending writes in the overlay, flushed or not, until
+    /// [`Pending::unpin`]: what is read of the key meanwhile plus the overlay
+    /// is then its latest value.
     pub(crate) fn pin(&self, key: &Bytes) {
         *self.queue.lock().pinned.entry(key.clone()).or_default() += 1;
     }
@@ -153,34 +199,44 @@ impl Pending {
         }
     }
 
+    /// Queues a write; how many wait now.
     pub(super) fn push(&self, record: Record, columns: Vec<(usize, Bytes)>) -> usize {
+        let entry = Entry::new(record, columns);
+        let now = Instant::now();
         let mut q = self.queue.lock();
-        q.overlay
-            .entry(record.key.clone())
-            .or_default()
-            .add(record.seq, record.replace, &columns);
-        q.records.push_back((record, columns));
-        q.queued.push_back(Instant::now());
+        q.records.push_back(entry);
+        q.queued.push_back(now);
+        q.unindexed += 1;
         q.records.len()
     }
 
     /// The first `n` writes, in order.
-    pub(super) fn peek(&self, n: usize) -> Vec<(Record, Vec<(usize, Bytes)>)> {
+    pub(super) fn peek(&self, n: usize) -> Vec<Entry> {
         self.queue.lock().records.iter().take(n).cloned().collect()
     }
 
     /// Forgets writes up to `seq`, now in SQL.
     pub(super) fn applied(&self, seq: u64) {
         let mut q = self.queue.lock();
-        while q.records.front().is_some_and(|(r, _)| r.seq <= seq) {
-            q.records.pop_front();
-            q.queued.pop_front();
-        }
         q.applied = q.applied.max(seq);
-        let Queue {
-            overlay, pinned, ..
-        } = &mut *q;
-        overlay.retain(|key, o| o.last_seq > seq || pinned.contains_key(key));
+        if !q.pinned.is_empty() {
+            // A pinned key's writes must reach its overlay before they go.
+            q.index();
+        }
+        while q.records.front().is_some_and(|e| e.seq <= seq) {
+            let indexed = q.records.len() > q.unindexed;
+            let Some(e) = q.records.pop_front() else {
+                break;
+            };
+            q.queued.pop_front();
+            if !indexed {
+                q.unindexed -= 1;
+            } else if q.overlay.get(&e.key).is_some_and(|o| o.last_seq <= seq)
+                && !q.pinned.contains_key(&e.key)
+            {
+                q.overlay.remove(&e.key);
+            }
+        }
         drop(q);
         self.room.notify_waiters();
     }

@@ -25,27 +25,34 @@ pub struct Record {
 }
 
 impl Record {
-    /// The record as journal bytes, framed: one buffer, the header filled in
-    /// once the payload is written.
+    /// The record as journal bytes, framed.
+    #[cfg(test)]
     pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// Appends the record to `out`, framed: the header filled in once the
+    /// payload is written, so that nothing is copied twice.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
         let fields: usize = self.fields.iter().map(|(n, v)| 8 + n.len() + v.len()).sum();
-        let mut out =
-            Vec::with_capacity(8 + 8 + 4 + self.rule.len() + 1 + 4 + self.key.len() + 4 + fields);
+        let start = out.len();
+        out.reserve(8 + 8 + 4 + self.rule.len() + 1 + 4 + self.key.len() + 4 + fields);
         out.extend_from_slice(&[0; 8]);
         out.extend_from_slice(&self.seq.to_le_bytes());
-        put(&mut out, self.rule.as_bytes());
+        put(out, self.rule.as_bytes());
         out.push(u8::from(self.replace));
-        put(&mut out, &self.key);
+        put(out, &self.key);
         out.extend_from_slice(&(self.fields.len() as u32).to_le_bytes());
         for (name, value) in &self.fields {
-            put(&mut out, name);
-            put(&mut out, value);
+            put(out, name);
+            put(out, value);
         }
-        let len = (out.len() - 8) as u32;
-        let crc = crc32fast::hash(&out[8..]);
-        out[..4].copy_from_slice(&len.to_le_bytes());
-        out[4..8].copy_from_slice(&crc.to_le_bytes());
-        out
+        let len = (out.len() - start - 8) as u32;
+        let crc = crc32fast::hash(&out[start + 8..]);
+        out[start..start + 4].copy_from_slice(&len.to_le_bytes());
+        out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
     }
 
     /// Reads a payload (after its length and CRC were checked).

@@ -15,6 +15,10 @@ pub(crate) trait Dialect {
     fn param(&self, n: usize, table: &str, column: &str) -> String;
     /// A column read back as text.
     fn output(&self, column: &str) -> String;
+    /// How a row change's INSERT begins.
+    fn insert(&self) -> &'static str {
+        "INSERT"
+    }
 }
 
 /// Quotes an identifier (`schema.table` → `"schema"."table"`). Names were
@@ -114,7 +118,8 @@ pub(crate) fn upsert(
         updates.push(format!("{0} = excluded.{0}", keys[0]));
     }
     let mut sql = format!(
-        "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
+        "{} INTO {} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
+        d.insert(),
         quote(&rule.table),
         names
             .iter()
@@ -143,7 +148,8 @@ pub(crate) fn append(d: &dyn Dialect, rule: &Rule, rows: usize) -> String {
     names.extend(rule.value.columns().iter().map(String::as_str));
     names.push(seq);
     format!(
-        "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO NOTHING",
+        "{} INTO {} ({}) VALUES {} ON CONFLICT ({}) DO NOTHING",
+        d.insert(),
         quote(&rule.table),
         names
             .iter()
@@ -241,11 +247,24 @@ pub(crate) fn batch(
     writes: &[Write],
 ) -> Vec<(String, Vec<Option<Bytes>>)> {
     let guard = Guard::Versioned;
+    // Each (shape, rows) text is written once: a batch repeats a few of them.
+    let mut texts: Vec<(Shape, usize, String)> = Vec::new();
+    let mut text_of = |shape: &Shape, rows: usize| match texts
+        .iter()
+        .find(|(s, n, _)| s == shape && *n == rows)
+    {
+        Some((_, _, sql)) => sql.clone(),
+        None => {
+            let sql = text(d, rule, shape, guard, rows);
+            texts.push((shape.clone(), rows, sql.clone()));
+            sql
+        }
+    };
     let mut out = Vec::new();
     let mut shapes: Vec<(Shape, Vec<Vec<Option<Bytes>>>)> = Vec::new();
     for (shape, params) in writes.iter().flat_map(|w| shaped(rule, w, guard)) {
         if shape == Shape::Delete {
-            out.push((text(d, rule, &shape, guard, 1), params));
+            out.push((text_of(&shape, 1), params));
         } else if let Some((_, rows)) = shapes.iter_mut().find(|(s, _)| *s == shape) {
             rows.push(params);
         } else {
@@ -260,7 +279,7 @@ pub(crate) fn batch(
                 .find(|&n| n <= rest.len())
                 .unwrap_or(1);
             let (chunk, tail) = rest.split_at(n);
-            out.push((text(d, rule, &shape, guard, n), chunk.concat()));
+            out.push((text_of(&shape, n), chunk.concat()));
             rest = tail;
         }
     }

@@ -20,7 +20,6 @@
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::Arc;
-use tokio::sync::oneshot;
 
 use super::command::{Target, Write as WriteOp, WriteReply};
 use super::flush::flush_all;
@@ -212,7 +211,7 @@ pub(crate) struct Queued {
     pool: Arc<Pool>,
     rule: usize,
     /// The journal's word on each row written.
-    acks: Vec<oneshot::Receiver<Result<(), String>>>,
+    acks: Vec<journal::Ack>,
     sent: Vec<Sent>,
     reply: WriteReply,
     /// How many columns the write sets.
@@ -358,9 +357,8 @@ impl Queued {
         }
         for ack in self.acks {
             match ack.await {
-                Ok(Ok(())) => state.metrics.journaled.incr(),
-                Ok(Err(e)) => return Frame::error(format!("ERR shardcar: {e}")),
-                Err(_) => return Frame::error("ERR shardcar: the journal is closed"),
+                Ok(()) => state.metrics.journaled.incr(),
+                Err(e) => return Frame::error(format!("ERR shardcar: {e}")),
             }
         }
         if let Some(error) = frames.iter().find(|f| f.is_error()) {
