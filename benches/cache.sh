@@ -7,7 +7,8 @@
 #    p99, the proxy's CPU time per request, and the median of the rounds'
 #    ratios (steadier than the ratio of averages on a loaded machine);
 # 2. write-back SETs, pipelined (-P 16), with `fsync: everysec` and `fsync: always`
-#    into SQLite, and with everysec into PostgreSQL when a URL is given: ops/s,
+#    into SQLite, and with everysec into PostgreSQL when a URL is given, then
+#    INCRs with everysec into SQLite: ops/s,
 #    the flush lag (shardcar_cache_flush_lag_seconds, the age of the oldest write
 #    not yet in SQL) at its highest during the load, and how long SQL takes to
 #    catch up once the load stops, and the proxy's CPU time per write (its
@@ -73,6 +74,7 @@ YML
       - {name: la, match: "la:{id}", table: bench_la, value: v, policy: look_aside, ttl: 3600s, create: true}
       - {name: everysec, match: "wbe:{id}", table: bench_everysec, value: v, policy: write_back, fsync: everysec, batch_size: $BATCH, create: true}
       - {name: always, match: "wba:{id}", table: bench_always, value: v, policy: write_back, fsync: always, batch_size: $BATCH, create: true}
+      - {name: incr, match: "wbi:{id}", table: bench_incr, value: v, policy: write_back, fsync: everysec, batch_size: $BATCH, create: true}
 YML
   if [ -n "$PG" ]; then
     pool bench_pg "$PG_PORT" "$PG"
@@ -149,10 +151,10 @@ look_aside() {
   echo "(look-aside misses during the runs: ${misses:-?} of which the warm-up made $KEYS)"
 }
 
-# One write-back load: ops/s, the highest flush lag seen during it, and the
-# seconds SQL took to catch up after it.
-write_back() { # port prefix rule
-  local port=$1 prefix=$2 rule=$3
+# One write-back load of COMMAND…: ops/s, the highest flush lag seen during
+# it, and the seconds SQL took to catch up after it.
+write_back() { # port rule command…
+  local port=$1 rule=$2; shift 2
   ( max=0; while :; do
       lag=$(metric shardcar_cache_flush_lag_seconds "$rule"); lag=${lag:-0}
       max=$(awk -v a="$max" -v b="$lag" 'BEGIN {print (b > a ? b : a)}')
@@ -160,7 +162,7 @@ write_back() { # port prefix rule
     done ) &
   local sampler=$!
   local before; before=$(cpu_us)
-  local result; result=$(bench "$port" 16 SET "$prefix:__rand_int__" "$VALUE")
+  local result; result=$(bench "$port" 16 "$@")
   local stopped; stopped=$(date +%s.%N)
   while [ "$(metric shardcar_cache_flushed_writes_total "$rule")" != "$(metric shardcar_cache_journaled_writes_total "$rule")" ]; do
     sleep 0.1
@@ -180,17 +182,20 @@ write_backs() {
   printf '%-22s %12s %10s %10s %10s %7s %8s\n' rule ops_per_sec p99_ms max_lag_s catch_up_s cpu_us per_txn
   read -r s_ops s_p99 s_cpu <<< "$(measured "$PORT" 16 SET "plain:__rand_int__" "$VALUE")"
   printf "$row" "plain SET (no rule)" "$s_ops" "$s_p99" - - "$(printf %.2f "$s_cpu")" -
-  read -r e_ops e_p99 e_lag e_drain e_cpu e_txn <<< "$(write_back "$PORT" wbe everysec)"
+  read -r e_ops e_p99 e_lag e_drain e_cpu e_txn <<< "$(write_back "$PORT" everysec SET "wbe:__rand_int__" "$VALUE")"
   printf "$row" "SQLite, everysec" "$e_ops" "$e_p99" "$(printf %.2f "$e_lag")" "$(printf %.2f "$e_drain")" "$(printf %.2f "$e_cpu")" "$(printf %.0f "$e_txn")"
-  read -r a_ops a_p99 a_lag a_drain a_cpu a_txn <<< "$(write_back "$PORT" wba always)"
+  read -r a_ops a_p99 a_lag a_drain a_cpu a_txn <<< "$(write_back "$PORT" always SET "wba:__rand_int__" "$VALUE")"
   printf "$row" "SQLite, always" "$a_ops" "$a_p99" "$(printf %.2f "$a_lag")" "$(printf %.2f "$a_drain")" "$(printf %.2f "$a_cpu")" "$(printf %.0f "$a_txn")"
   if [ -n "$PG" ]; then
-    read -r p_ops p_p99 p_lag p_drain p_cpu p_txn <<< "$(write_back "$PG_PORT" pgwbe pg_everysec)"
+    read -r p_ops p_p99 p_lag p_drain p_cpu p_txn <<< "$(write_back "$PG_PORT" pg_everysec SET "pgwbe:__rand_int__" "$VALUE")"
     printf "$row" "PostgreSQL, everysec" "$p_ops" "$p_p99" "$(printf %.2f "$p_lag")" "$(printf %.2f "$p_drain")" "$(printf %.2f "$p_cpu")" "$(printf %.0f "$p_txn")"
     psql -q "$PG" -c "DROP TABLE IF EXISTS bench_pg_everysec" >/dev/null
   fi
-  awk -v a="$a_ops" -v e="$e_ops" -v s="$s_ops" -v p="${p_ops:-0}" 'BEGIN {
-    printf "always / everysec: %.2fx; everysec / plain SET: %.2fx", a / e, e / s
+  # INCR adds to each key's latest value: over keys not pending, a read first.
+  read -r i_ops i_p99 i_lag i_drain i_cpu i_txn <<< "$(write_back "$PORT" incr INCR "wbi:__rand_int__")"
+  printf "$row" "SQLite, everysec, INCR" "$i_ops" "$i_p99" "$(printf %.2f "$i_lag")" "$(printf %.2f "$i_drain")" "$(printf %.2f "$i_cpu")" "$(printf %.0f "$i_txn")"
+  awk -v a="$a_ops" -v e="$e_ops" -v s="$s_ops" -v p="${p_ops:-0}" -v i="$i_ops" 'BEGIN {
+    printf "always / everysec: %.2fx; everysec / plain SET: %.2fx; INCR / SET, everysec: %.2fx", a / e, e / s, i / e
     if (p > 0) printf "; PostgreSQL everysec / plain SET: %.2fx", p / s
     print ""}'
 }
