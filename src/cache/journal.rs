@@ -331,7 +331,9 @@ impl Writer {
             result = self.file.sync_data();
             self.unsynced = None;
         }
-        group.finish(result.map_err(|e| format!("journal write failed: {e}")));
+        group.send_replace(Some(
+            result.map_err(|e| format!("journal write failed: {e}")),
+        ));
         if self.written >= self.segment_size {
             self.rotate();
         }

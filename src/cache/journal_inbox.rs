@@ -3,12 +3,9 @@
 //! appends of that go (a group), resolved once they are written.
 
 use parking_lot::{Condvar, Mutex};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 use super::Record;
 use crate::config::Fsync;
@@ -16,69 +13,31 @@ use crate::config::Fsync;
 /// What a group's appends were told: written (and synced, if one asked).
 pub(super) type Outcome = Result<(), String>;
 
-/// The appends the writer takes in one go, and their one acknowledgement.
-#[derive(Debug, Default)]
-pub(super) struct Group {
-    state: Mutex<GroupState>,
-}
-
-#[derive(Debug, Default)]
-struct GroupState {
-    outcome: Option<Outcome>,
-    /// The tasks waiting for `outcome`.
-    wakers: Vec<Waker>,
-}
-
-impl Group {
-    pub(super) fn finish(&self, outcome: Outcome) {
-        let wakers = {
-            let mut state = self.state.lock();
-            state.outcome = Some(outcome);
-            std::mem::take(&mut state.wakers)
-        };
-        wakers.into_iter().for_each(Waker::wake);
-    }
-}
+/// The appends the writer takes in one go, and their one acknowledgement:
+/// every [`Ack`] of the group watches it.
+pub(super) type Group = watch::Sender<Option<Outcome>>;
 
 /// The journal's word on one append: `Ok` once its record is written (and
 /// synced, under `always`). Every append the writer takes in one go shares
-/// one group, so acknowledging a thousand writes is one wake-up per waiting
-/// task, not a channel per write.
+/// one group, so acknowledging a thousand writes is one send, not a channel
+/// per write.
 #[derive(Debug)]
-pub struct Ack {
-    pub(super) group: Arc<Group>,
-    /// Where this ack's waker sits in the group's list, once registered.
-    pub(super) slot: Option<usize>,
-}
+pub struct Ack(watch::Receiver<Option<Outcome>>);
 
 impl Ack {
-    pub(super) fn failed(reason: &str) -> Ack {
-        let group = Group::default();
-        group.finish(Err(reason.to_string()));
-        Ack {
-            group: Arc::new(group),
-            slot: None,
-        }
+    fn failed(reason: &str) -> Ack {
+        Ack(watch::channel(Some(Err(reason.to_string()))).1)
     }
-}
 
-impl Future for Ack {
-    type Output = Outcome;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
-        let group = Arc::clone(&self.group);
-        let mut state = group.state.lock();
-        if let Some(outcome) = &state.outcome {
-            return Poll::Ready(outcome.clone());
+    /// Waits for the group's outcome.
+    ///
+    /// # Errors
+    /// The record could not be written or synced, or the journal stopped.
+    pub async fn outcome(mut self) -> Outcome {
+        match self.0.wait_for(Option::is_some).await {
+            Ok(outcome) => outcome.clone().unwrap_or(Ok(())),
+            Err(_) => Err("the journal stopped".to_string()),
         }
-        match self.slot {
-            Some(i) => state.wakers[i].clone_from(cx.waker()),
-            None => {
-                self.slot = Some(state.wakers.len());
-                state.wakers.push(cx.waker().clone());
-            }
-        }
-        Poll::Pending
     }
 }
 
@@ -94,7 +53,7 @@ pub(super) struct Inbox {
     /// One of them is to be synced within a second (`everysec`).
     everysec: bool,
     /// Their acknowledgement.
-    group: Arc<Group>,
+    group: Group,
     /// Rules applied in SQL up to a sequence, since the writer last looked.
     applied: Vec<(String, u64)>,
     /// Asked to stop: answered once all is synced.
@@ -133,7 +92,7 @@ pub(super) struct Taken {
     pub(super) last_per_rule: Vec<(Arc<str>, u64)>,
     pub(super) sync: bool,
     pub(super) everysec: bool,
-    pub(super) group: Arc<Group>,
+    pub(super) group: Group,
     pub(super) applied: Vec<(String, u64)>,
     pub(super) stop: Vec<oneshot::Sender<()>>,
     pub(super) closed: bool,
@@ -151,10 +110,7 @@ impl Shared {
         if std::mem::take(&mut inbox.waiting) {
             self.work.notify_one();
         }
-        Ack {
-            group: Arc::clone(&inbox.group),
-            slot: None,
-        }
+        Ack(inbox.group.subscribe())
     }
 
     pub(super) fn applied(&self, rule: &str, seq: u64) {

@@ -19,7 +19,7 @@ fn record(seq: u64, rule: &str, value: &[u8]) -> Record {
 async fn write(dir: &Path, segment_size: u64, records: &[Record]) {
     let journal = Journal::start(dir, records[0].seq, segment_size, Recovered::default()).unwrap();
     for r in records {
-        journal.append(r, Fsync::Always).await.unwrap();
+        journal.append(r, Fsync::Always).outcome().await.unwrap();
     }
     journal.stop().await;
 }
@@ -109,6 +109,7 @@ async fn applied_segments_are_deleted() {
                 &record(i, if i <= 30 { "a" } else { "b" }, b"0123456789"),
                 Fsync::No,
             )
+            .outcome()
             .await
             .unwrap();
     }

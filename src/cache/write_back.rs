@@ -356,7 +356,7 @@ impl Queued {
             frames.push(s.reply(&self.pool).await);
         }
         for ack in self.acks {
-            match ack.await {
+            match ack.outcome().await {
                 Ok(()) => state.metrics.journaled.incr(),
                 Err(e) => return Frame::error(format!("ERR shardcar: {e}")),
             }
