@@ -318,11 +318,11 @@ async fn sqlite_locked_serves_hits_and_fails_writes() {
 /// again once the relay is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_down_serves_hits_and_fails_misses() {
-    let Some(Db::Postgres(url)) = Db::postgres("postgres_down_serves_hits_and_fails_misses") else {
+    let Some((relay, db)) =
+        cache_util::Relay::postgres("postgres_down_serves_hits_and_fails_misses").await
+    else {
         return;
     };
-    let relay = cache_util::Relay::start(&url).await;
-    let db = Db::Postgres(relay.url.clone());
     let dir = tempfile::tempdir().unwrap();
     let t = db.table("users_down");
     let proxy = setup(&db, &dir, &t, "60s", "30s").await;

@@ -635,11 +635,10 @@ async fn xadd_appends_a_row_per_entry_once_the_backend_added_it() {
 /// row.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incr_of_a_cold_key_needs_sql() {
-    let Some(Db::Postgres(url)) = Db::postgres("incr_of_a_cold_key_needs_sql") else {
+    let Some((relay, db)) = cache_util::Relay::postgres("incr_of_a_cold_key_needs_sql").await
+    else {
         return;
     };
-    let relay = cache_util::Relay::start(&url).await;
-    let db = Db::Postgres(relay.url.clone());
     let dir = tempfile::tempdir().unwrap();
     let (table, rule) = (
         db.table("wb_incr_down"),

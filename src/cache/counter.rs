@@ -7,6 +7,7 @@ use bytes::Bytes;
 
 use crate::engine::cmd::args::parse_i64;
 use crate::engine::cmd::long_double::LongDouble;
+use crate::engine::cmd::CmdError;
 use crate::resp::Frame;
 
 /// What to add, and how the command that asked for it words its errors.
@@ -49,8 +50,7 @@ impl Addend {
 
     /// INCRBYFLOAT's or HINCRBYFLOAT's increment.
     pub(crate) fn float(arg: &[u8], hash: bool) -> Result<Addend, Frame> {
-        let by =
-            LongDouble::parse(arg).ok_or_else(|| Frame::error("ERR value is not a valid float"))?;
+        let by = LongDouble::parse(arg).ok_or_else(|| CmdError::NotFloat.to_frame())?;
         if hash && !by.is_finite() {
             return Err(Frame::error("ERR value is NaN or Infinity"));
         }
@@ -74,7 +74,7 @@ impl Addend {
                 };
                 let sum = now
                     .checked_add(by)
-                    .ok_or_else(|| Frame::error("ERR increment or decrement would overflow"))?;
+                    .ok_or_else(|| CmdError::Overflow.to_frame())?;
                 let text = Bytes::copy_from_slice(itoa::Buffer::new().format(sum).as_bytes());
                 Ok((text, Frame::Integer(sum)))
             }
@@ -97,14 +97,14 @@ impl Addend {
     fn not_a(&self, kind: &str) -> Frame {
         match (self.hash, kind) {
             (true, _) => Frame::error(format!("ERR hash value is not {kind}")),
-            (false, "a float") => Frame::error("ERR value is not a valid float"),
+            (false, "a float") => CmdError::NotFloat.to_frame(),
             (false, _) => not_integer(),
         }
     }
 }
 
 fn not_integer() -> Frame {
-    Frame::error("ERR value is not an integer or out of range")
+    CmdError::NotInteger.to_frame()
 }
 
 #[cfg(test)]

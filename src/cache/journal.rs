@@ -296,7 +296,7 @@ impl Writer {
             if appended {
                 // Let appends gather: under load the writer wakes on its own
                 // every NAP instead of being woken by each append.
-                std::thread::park_timeout(NAP);
+                std::thread::sleep(NAP);
             }
         }
     }

@@ -58,9 +58,8 @@ impl Dialect for Sqlite {
         sql::quote(column)
     }
     /// `OR FAIL`: a row refused by a constraint stops the statement without
-    /// undoing its earlier rows, so SQLite keeps no statement journal (a copy
-    /// of every page a multi-row statement changes, a fifth of the thread's
-    /// time in a profile). Nothing partial is ever committed: every change
+    /// undoing its earlier rows, so SQLite keeps no statement journal (see
+    /// the module's doc). Nothing partial is ever committed: every change
     /// runs in a transaction that is rolled back on any error.
     fn insert(&self) -> &'static str {
         "INSERT OR FAIL"

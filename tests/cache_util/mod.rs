@@ -324,6 +324,17 @@ pub struct Relay {
 }
 
 impl Relay {
+    /// PostgreSQL (SHARDCAR_TEST_PG) behind a new relay, and the database as
+    /// reached through it; None, with a "skipped" line, without PostgreSQL.
+    pub async fn postgres(test: &str) -> Option<(Relay, Db)> {
+        let Some(Db::Postgres(url)) = Db::postgres(test) else {
+            return None;
+        };
+        let relay = Relay::start(&url).await;
+        let db = Db::Postgres(relay.url.clone());
+        Some((relay, db))
+    }
+
     /// Listens on 127.0.0.1:0 and relays to the host and port of `url`.
     pub async fn start(url: &str) -> Relay {
         let (prefix, rest) = url.split_once('@').expect("postgres://USER@HOST:PORT/DB");
