@@ -9,10 +9,9 @@
 //! that saw `subscribe` can rely on the subscription being in place.
 
 use bytes::BytesMut;
+use futures_util::FutureExt;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -261,16 +260,13 @@ impl Writer {
                 sent,
                 read,
             } => self.cached(server, reply, sent, read).await?,
-            Pending::Cache(mut reply) => {
-                let now = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut reply).poll(cx)));
-                match now.await {
-                    Poll::Ready(frame) => frame,
-                    Poll::Pending => {
-                        self.flush().await?;
-                        reply.await
-                    }
+            Pending::Cache(mut reply) => match (&mut reply).now_or_never() {
+                Some(frame) => frame,
+                None => {
+                    self.flush().await?;
+                    reply.await
                 }
-            }
+            },
         };
         let before = self.out.len();
         resp::encode(&frame, self.protocol, &mut self.out);
